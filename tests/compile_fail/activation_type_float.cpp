@@ -1,0 +1,13 @@
+// expect: ActivationValue
+// Compile-must-fail: float activations where int8/uint8 codes are needed.
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+constexpr int lowest = activation_min<std::uint8_t>(8);
+#else
+constexpr int lowest = activation_min<float>(8);
+#endif
+
+int main() { return 0; }

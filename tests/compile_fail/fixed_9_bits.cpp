@@ -1,0 +1,13 @@
+// expect: Fixed<Bits>: Bits must be 2..8
+// Compile-must-fail: Fixed-9 (levels beyond int8).
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+constexpr int bits = Fixed<8>::bits;
+#else
+constexpr int bits = Fixed<9>::bits;
+#endif
+
+int main() { return 0; }

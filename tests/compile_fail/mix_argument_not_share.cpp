@@ -1,0 +1,13 @@
+// expect: every argument must be rmsmp::Share
+// Compile-must-fail: a bare scheme where a Share belongs.
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+constexpr auto count = RowMix<Share<Fixed<4>, 100>>::scheme_count;
+#else
+constexpr auto count = RowMix<Share<Fixed<4>, 100>, Fixed<8>>::scheme_count;
+#endif
+
+int main() { return 0; }

@@ -1,0 +1,13 @@
+// expect: may appear only once
+// Compile-must-fail: the same scheme twice in a mix.
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+constexpr auto count = RowMix<Share<Fixed<4>, 50>, Share<Fixed<8>, 50>>::scheme_count;
+#else
+constexpr auto count = RowMix<Share<Fixed<4>, 50>, Share<Fixed<4>, 50>>::scheme_count;
+#endif
+
+int main() { return 0; }

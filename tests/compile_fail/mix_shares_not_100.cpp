@@ -1,0 +1,13 @@
+// expect: shares must add up to 100 percent
+// Compile-must-fail: a mix whose shares add up to 90%.
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+constexpr auto count = RowMix<Share<PoT<4>, 60>, Share<Fixed<4>, 40>>::scheme_count;
+#else
+constexpr auto count = RowMix<Share<PoT<4>, 60>, Share<Fixed<4>, 30>>::scheme_count;
+#endif
+
+int main() { return 0; }

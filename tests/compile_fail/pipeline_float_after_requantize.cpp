@@ -1,0 +1,13 @@
+// expect: cannot follow Requantize
+// Compile-must-fail: float output of an already requantized value.
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+using Good = OutputPipeline<BiasAdd, ToFloat>; constexpr auto size = sizeof(Good);
+#else
+using Bad = OutputPipeline<Requantize, ToFloat>; constexpr auto size = sizeof(Bad);
+#endif
+
+int main() { return 0; }

@@ -1,0 +1,13 @@
+// expect: in the order BiasAdd, Requantize
+// Compile-must-fail: output stages out of the hardware's order.
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+using Good = OutputPipeline<BiasAdd, Clamp>; constexpr auto size = sizeof(Good);
+#else
+using Bad = OutputPipeline<Clamp, BiasAdd>; constexpr auto size = sizeof(Bad);
+#endif
+
+int main() { return 0; }

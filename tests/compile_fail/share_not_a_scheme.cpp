@@ -1,0 +1,13 @@
+// expect: S must be a scheme type
+// Compile-must-fail: a share of something that is not a scheme.
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+constexpr int percent = Share<SP2<4>, 100>::percent;
+#else
+constexpr int percent = Share<int, 100>::percent;
+#endif
+
+int main() { return 0; }

@@ -1,0 +1,13 @@
+// expect: Percent must be 1..100
+// Compile-must-fail: a share of 0%.
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+#ifdef RMSMP_COMPILE_FAIL_CONTROL
+constexpr auto count = RowMix<Share<PoT<4>, 99>, Share<Fixed<8>, 1>>::scheme_count;
+#else
+constexpr auto count = RowMix<Share<PoT<4>, 100>, Share<Fixed<8>, 0>>::scheme_count;
+#endif
+
+int main() { return 0; }
