@@ -1,9 +1,33 @@
-// Downstream-consumer smoke test (see tests/consumer/run.cmake).
+// Downstream-consumer test (see tests/consumer/run.cmake): a program that only knows rmsmp
+// through its installed package quantizes a small layer, runs the reference kernel, and checks
+// the result against a plain integer loop, so a broken install fails here, not just to compile.
 #include <rmsmp/rmsmp.hpp>
 
 #include <cstdio>
+#include <cstdint>
 
 int main() {
-  std::puts("consumer ok");
+  using namespace rmsmp;
+  const int rows = 20, cols = 9;
+  Eigen::MatrixXf w(rows, cols);
+  for (int r = 0; r < rows; ++r)
+    for (int k = 0; k < cols; ++k) w(r, k) = static_cast<float>((r * 7 + k * 3) % 11 - 5) * 0.01f;
+  const MixedRowMatrix<Mix60_35_5> m(w, assign_in_order<Mix60_35_5>(rows));
+
+  Activations<std::uint8_t> x{Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>(cols, 2), {0.1f, 3, 8}};
+  for (int n = 0; n < 2; ++n)
+    for (int k = 0; k < cols; ++k) x.values(k, n) = static_cast<std::uint8_t>(k * 20 + n);
+  const Eigen::MatrixXi y = reference::gemm(m, x.view(), OutputPipeline<>{});
+
+  for (int r = 0; r < rows; ++r)
+    for (int n = 0; n < 2; ++n) {
+      int expected = 0;
+      for (int k = 0; k < cols; ++k) expected += m.level(r, k) * (x.values(k, n) - 3);
+      if (y(r, n) != expected) {
+        std::printf("consumer: output (%d, %d) is %d, expected %d\n", r, n, y(r, n), expected);
+        return 1;
+      }
+    }
+  std::printf("consumer ok: rmsmp %s, %.2f bits/weight\n", version_string, m.bits_per_weight());
   return 0;
 }

@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "test_support.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/quantize/activations.hpp"
 
@@ -25,14 +26,10 @@ namespace {
 using rmsmp::ActivationParams;
 using Catch::Contains;
 
-constexpr float inf_f = std::numeric_limits<float>::infinity();
-constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
+using rmsmp_test::inf_f;
+using rmsmp_test::nan_f;
+using rmsmp_test::num;
 
-std::string num(double v) {
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%.17g [%a]", v, v);
-  return buf;
-}
 
 /// Code range written out per case (not taken from activation_min/max).
 struct Range {

@@ -6,7 +6,7 @@
 #include <limits>
 #include <random>
 
-#include "exact_arithmetic.hpp"
+#include "test_support.hpp"
 #include "rmsmp/output/fixed_point_multiplier.hpp"
 #include "rmsmp/output/pipeline.hpp"
 

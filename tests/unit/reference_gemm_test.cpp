@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "exact_arithmetic.hpp"
+#include "test_support.hpp"
 #include "rmsmp/rmsmp.hpp"
 
 using namespace rmsmp;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "test_support.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/quantize/row_quantizer.hpp"
 #include "rmsmp/scheme/scheme.hpp"
@@ -29,15 +30,10 @@ using rmsmp::CodeBook;
 using rmsmp::ScaleMethod;
 using rmsmp::SchemeId;
 
-constexpr float inf_f = std::numeric_limits<float>::infinity();
-constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
+using rmsmp_test::inf_f;
+using rmsmp_test::nan_f;
+using rmsmp_test::num;
 
-/// "%.17g [%a]": enough to reproduce a failing value exactly.
-std::string num(double v) {
-  char buf[80];
-  std::snprintf(buf, sizeof buf, "%.17g [%a]", v, v);
-  return buf;
-}
 
 std::string method_name(ScaleMethod m) { return m == ScaleMethod::max_abs ? "max_abs" : "min_squared_error"; }
 

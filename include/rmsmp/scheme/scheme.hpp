@@ -91,10 +91,12 @@ struct CodeBook {
   constexpr std::uint8_t sign_bit() const { return static_cast<std::uint8_t>(1u << (id.bits - 1)); }
 };
 
-/// Builds the code book of a supported scheme (callers check is_supported first).
+/// Builds the code book of a scheme; an unsupported scheme gets an empty book (code_count 0),
+/// so callers check is_supported first.
 constexpr CodeBook make_codebook(SchemeId id) {
   CodeBook book;
   book.id = id;
+  if (!is_supported(id)) return book;
   book.code_count = 1 << id.bits;
   book.multiply_free = id.kind != SchemeKind::fixed;
   const int magnitude_codes = book.code_count / 2;
@@ -140,32 +142,36 @@ inline std::optional<SchemeId> parse_scheme(std::string_view text) {
 // Compile-time schemes. Each is an empty tag type carrying its SchemeId and code book, so a
 // row mix, a packed group or a kernel can be specialised on the scheme at compile time.
 
+namespace detail {
+
+// What every compile-time scheme carries. The derived tags add the user-facing bit-width
+// check; an unsupported width leaves an empty code book here, so only that check reports.
+template <SchemeKind Kind, int Bits>
+struct SchemeTag {
+  static constexpr SchemeId id{Kind, Bits};
+  static constexpr int bits = Bits;
+  static constexpr CodeBook codebook = make_codebook(id);
+};
+
+}  // namespace detail
+
 template <int Bits>
-struct Fixed {
+struct Fixed : detail::SchemeTag<SchemeKind::fixed, Bits> {
   static_assert(Bits >= 2 && Bits <= detail::fixed_max_bits,
                 "rmsmp::Fixed<Bits>: Bits must be 2..8 (Fixed-8 levels -127..127 already fill int8)");
-  static constexpr SchemeId id{SchemeKind::fixed, Bits};
-  static constexpr int bits = Bits;
-  static constexpr CodeBook codebook = make_codebook(id);
 };
 
 template <int Bits>
-struct PoT {
+struct PoT : detail::SchemeTag<SchemeKind::pot, Bits> {
   static_assert(Bits >= 2 && Bits <= detail::pot_max_bits,
                 "rmsmp::PoT<Bits>: Bits must be 2..4 (PoT-5 would need level 2^14, beyond int8)");
-  static constexpr SchemeId id{SchemeKind::pot, Bits};
-  static constexpr int bits = Bits;
-  static constexpr CodeBook codebook = make_codebook(id);
 };
 
 template <int Bits>
-struct SP2 {
+struct SP2 : detail::SchemeTag<SchemeKind::sp2, Bits> {
   static_assert(Bits >= 3 && Bits <= detail::sp2_max_bits,
                 "rmsmp::SP2<Bits>: Bits must be 3..5 (SP2 needs two magnitude terms; SP2-6 would "
                 "need level 128, beyond int8)");
-  static constexpr SchemeId id{SchemeKind::sp2, Bits};
-  static constexpr int bits = Bits;
-  static constexpr CodeBook codebook = make_codebook(id);
 };
 
 /// A compile-time scheme: a tag type with a supported SchemeId and its code book.

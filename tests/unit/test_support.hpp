@@ -1,7 +1,11 @@
-// Exact integer arithmetic for tests: an independent spelling of the requantization rounding.
+// Shared by the unit tests: exact integer arithmetic (an independent spelling of the
+// requantization rounding) and printing of floats that reproduces them exactly.
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
 
 namespace rmsmp_test {
 
@@ -14,6 +18,16 @@ inline std::int64_t round_half_up_shift(int128 v, std::int64_t m, int s) {
   int128 q = num / den;
   if (num % den != 0 && num < 0) --q;
   return static_cast<std::int64_t>(q);
+}
+
+constexpr float inf_f = std::numeric_limits<float>::infinity();
+constexpr float nan_f = std::numeric_limits<float>::quiet_NaN();
+
+/// "%.17g [%a]": enough to reproduce a failing value exactly.
+inline std::string num(double v) {
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%.17g [%a]", v, v);
+  return buf;
 }
 
 }  // namespace rmsmp_test
