@@ -16,10 +16,13 @@ class Error : public std::invalid_argument {
 
 namespace detail {
 
-/// Throws rmsmp::Error when a precondition does not hold. A function, not a macro, so the
-/// message is always built from values the caller names explicitly.
+[[noreturn]] inline void fail(const std::string& message) { throw Error(message); }
+
+/// Throws rmsmp::Error when a precondition does not hold. The message is built before the
+/// call, so per-element checks in loops use `if (!ok) fail(...)` instead: building a string
+/// per element would cost more than the work it guards.
 inline void require(bool condition, const std::string& message) {
-  if (!condition) throw Error(message);
+  if (!condition) fail(message);
 }
 
 }  // namespace detail

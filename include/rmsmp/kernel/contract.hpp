@@ -75,10 +75,10 @@ void check_gemm_arguments(const MixedRowMatrix<Mix>& weights, const ActivationVi
     for (std::size_t i = 0; i < group.rows(); ++i) {
       const int row = group.original_row(i);
       const std::int64_t limit = max_safe_depth(group.codebook().max_level, max_abs_x, pipeline.bias_bound(row));
-      detail::require(K <= limit, "gemm: K = " + std::to_string(K) + " could overflow the int32 accumulator of row " +
-                                      std::to_string(row) + " (" + display_name(group.scheme()) +
-                                      ", |x - zero_point| up to " + std::to_string(max_abs_x) +
-                                      "); the largest safe K is " + std::to_string(limit));
+      if (K > limit)
+        detail::fail("gemm: K = " + std::to_string(K) + " could overflow the int32 accumulator of row " +
+                     std::to_string(row) + " (" + display_name(group.scheme()) + ", |x - zero_point| up to " +
+                     std::to_string(max_abs_x) + "); the largest safe K is " + std::to_string(limit));
     }
 }
 

@@ -51,9 +51,9 @@ class RowGroup {
   /// Appends a row from unpacked codes (one per byte).
   void append(int original_row, float scale, std::span<const std::uint8_t> codes) {
     detail::require(codes.size() == columns_, "row group: a row has the wrong number of codes");
-    detail::require(std::isnormal(scale) && scale > 0.0f,
-                    "row group: row " + std::to_string(original_row) + " has scale " + std::to_string(scale) +
-                        "; scales must be positive normal floats");
+    if (!(std::isnormal(scale) && scale > 0.0f))
+      detail::fail("row group: row " + std::to_string(original_row) + " has scale " + std::to_string(scale) +
+                   "; scales must be positive normal floats");
     original_rows_.push_back(original_row);
     scales_.push_back(scale);
     codes_.resize(codes_.size() + row_bytes_);
@@ -135,14 +135,14 @@ class MixedRowMatrix {
 
   std::size_t group_count() const { return groups_.size(); }
   const RowGroup& group(std::size_t g) const {
-    detail::require(g < groups_.size(), "mixed-row matrix: group " + std::to_string(g) + " does not exist");
+    if (g >= groups_.size()) detail::fail("mixed-row matrix: group " + std::to_string(g) + " does not exist");
     return groups_[g];
   }
   std::span<const RowGroup> groups() const { return groups_; }
 
   RowLocation location(int row) const {
-    detail::require(row >= 0 && row < rows(), "mixed-row matrix: row " + std::to_string(row) + " is outside [0, " +
-                                                  std::to_string(rows()) + ")");
+    if (row < 0 || row >= rows())
+      detail::fail("mixed-row matrix: row " + std::to_string(row) + " is outside [0, " + std::to_string(rows()) + ")");
     return locations_[static_cast<std::size_t>(row)];
   }
   SchemeId scheme_of_row(int row) const { return groups_[location(row).group].scheme(); }
@@ -151,8 +151,8 @@ class MixedRowMatrix {
     return groups_[l.group].scale(l.index);
   }
   int level(int row, int col) const {
-    detail::require(col >= 0 && col < cols(), "mixed-row matrix: column " + std::to_string(col) + " is outside [0, " +
-                                                  std::to_string(cols()) + ")");
+    if (col < 0 || col >= cols())
+      detail::fail("mixed-row matrix: column " + std::to_string(col) + " is outside [0, " + std::to_string(cols()) + ")");
     const RowLocation l = location(row);
     return groups_[l.group].level(l.index, static_cast<std::size_t>(col));
   }
@@ -260,9 +260,9 @@ class MixedRowMatrix {
 
   static std::vector<SchemeId> schemes_present_in(const RowAssignment& assignment) {
     for (std::size_t r = 0; r < assignment.size(); ++r)
-      detail::require(is_supported(assignment[r]), "row assignment: row " + std::to_string(r) + " uses " +
-                                                       display_name(assignment[r]) +
-                                                       ", which rmsmp does not support (Fixed-2..8, PoT-2..4, SP2-3..5)");
+      if (!is_supported(assignment[r]))
+        detail::fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
+                     ", which rmsmp does not support (Fixed-2..8, PoT-2..4, SP2-3..5)");
     std::vector<SchemeId> schemes;
     for (SchemeId id : all_schemes)
       if (std::find(assignment.begin(), assignment.end(), id) != assignment.end()) schemes.push_back(id);
@@ -278,8 +278,9 @@ class MixedRowMatrix {
     locations_.resize(assignment.size());
     for (std::size_t r = 0; r < assignment.size(); ++r) {
       const auto it = std::find(schemes.begin(), schemes.end(), assignment[r]);
-      detail::require(it != schemes.end(), "row assignment: row " + std::to_string(r) + " uses " +
-                                               display_name(assignment[r]) + ", which is not in the mix");
+      if (it == schemes.end())
+        detail::fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
+                     ", which is not in the mix");
       const auto g = static_cast<std::size_t>(it - schemes.begin());
       locations_[r] = {g, next[g]++};
     }

@@ -101,9 +101,9 @@ void check_activations(const ActivationView<T>& view) {
   for (int n = 0; n < view.cols; ++n)
     for (int k = 0; k < view.rows; ++k) {
       const int q = view(k, n);
-      detail::require(q >= lo && q <= hi, "activations: value " + std::to_string(q) + " at (" + std::to_string(k) +
-                                              ", " + std::to_string(n) + ") is outside the " +
-                                              std::to_string(view.params.bits) + "-bit range");
+      if (q < lo || q > hi)
+        detail::fail("activations: value " + std::to_string(q) + " at (" + std::to_string(k) + ", " +
+                     std::to_string(n) + ") is outside the " + std::to_string(view.params.bits) + "-bit range");
     }
 }
 
@@ -117,8 +117,8 @@ Activations<T> quantize_activations(const Eigen::Ref<const Eigen::MatrixXf>& x, 
   for (Eigen::Index n = 0; n < x.cols(); ++n)
     for (Eigen::Index k = 0; k < x.rows(); ++k) {
       const float v = x(k, n);
-      detail::require(std::isfinite(v), "quantize_activations: input (" + std::to_string(k) + ", " +
-                                            std::to_string(n) + ") is not finite");
+      if (!std::isfinite(v))
+        detail::fail("quantize_activations: input (" + std::to_string(k) + ", " + std::to_string(n) + ") is not finite");
       const double q = std::round(static_cast<double>(v) / p.scale) + p.zero_point;
       out.values(k, n) = static_cast<T>(std::clamp(q, lo, hi));
     }

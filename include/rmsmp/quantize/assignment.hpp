@@ -36,9 +36,9 @@ inline void check_assignment(const RowAssignment& assignment, const DynamicRowMi
   std::vector<int> got(mix.scheme_count(), 0);
   for (std::size_t r = 0; r < assignment.size(); ++r) {
     const std::size_t i = mix.index_of(assignment[r]);
-    detail::require(i < mix.scheme_count(), "row assignment: row " + std::to_string(r) + " uses " +
-                                                display_name(assignment[r]) + ", which the mix (" +
-                                                detail::mix_description(mix) + ") does not contain");
+    if (i >= mix.scheme_count())
+      detail::fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
+                   ", which the mix (" + detail::mix_description(mix) + ") does not contain");
     ++got[i];
   }
   for (std::size_t i = 0; i < mix.scheme_count(); ++i)

@@ -78,9 +78,9 @@ struct RoundingTable {
 
 inline void require_finite_row(std::span<const float> weights, const std::string& where) {
   for (std::size_t k = 0; k < weights.size(); ++k)
-    require(std::isfinite(weights[k]), where + ": weight at column " + std::to_string(k) + " is " +
-                                           (std::isnan(weights[k]) ? "NaN" : "infinite") +
-                                           "; quantization needs finite weights");
+    if (!std::isfinite(weights[k]))
+      fail(where + ": weight at column " + std::to_string(k) + " is " + (std::isnan(weights[k]) ? "NaN" : "infinite") +
+           "; quantization needs finite weights");
 }
 
 /// Row scale for a clipping point: clip / max_level rounded to float, nudged down if
