@@ -210,66 +210,79 @@ TEST_CASE("every N on a few shapes, and strided views", "[cpu]") {
   }
 }
 
+namespace {
+
+struct ExtremeCase {
+  SchemeId scheme;
+  int code;  // every weight of row 0 (row 1 gets the negated code)
+  int x;
+  ActivationParams params;
+  bool is_signed;
+};
+
+void check_extreme(const std::vector<cpu::ArchId>& archs, const ExtremeCase& c) {
+  const CodeBook book = make_codebook(c.scheme);
+  const int max_x = c.params.bits == 4 ? 15 : 255;
+  const std::int64_t K64 = max_safe_depth(book.max_level, max_x);
+  const int K = static_cast<int>(K64);
+  CAPTURE(display_name(c.scheme), c.code, c.x, c.params.zero_point, c.params.bits, K);
+  // Row 0: +level, row 1: -level (the sign bit), row 2: zeros, row 3: the "negative zero".
+  const RowAssignment a(4, c.scheme);
+  CodeMatrix codes(4, K);
+  codes.row(0).setConstant(static_cast<std::uint8_t>(c.code));
+  codes.row(1).setConstant(static_cast<std::uint8_t>(c.code | book.sign_bit()));
+  codes.row(2).setZero();
+  codes.row(3).setConstant(book.sign_bit());
+  const auto w = MixedRowMatrix<>::from_codes(a, {1.0f, 1.0f, 1.0f, 1.0f}, codes);
+  const std::int64_t expected = K64 * book.level[static_cast<std::size_t>(c.code)] * (c.x - c.params.zero_point);
+  REQUIRE((expected == 2147483647LL - (2147483647LL % (book.max_level * max_x)) ||
+           expected == -(2147483647LL - (2147483647LL % (book.max_level * max_x)))));
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    Activations<T> x{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Constant(K, 2, static_cast<T>(c.x)), c.params};
+    const Eigen::MatrixXi ref = reference::gemm(w, x.view(), OutputPipeline<>{});
+    REQUIRE(ref(0, 0) == expected);
+    REQUIRE(ref(1, 1) == -expected);
+    // One more column could overflow: refused, like the reference (even with zero codes).
+    const MixedRowMatrix<> wider =
+        MixedRowMatrix<>::from_codes({c.scheme}, {1.0f}, CodeMatrix::Constant(1, K + 1, 0));
+    Activations<T> x1{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Constant(K + 1, 1, static_cast<T>(c.x)),
+                      c.params};
+    REQUIRE_THROWS_WITH(reference::gemm(wider, x1.view(), OutputPipeline<>{}), Catch::Contains("overflow"));
+    for (cpu::ArchId arch : archs) {
+      CAPTURE(cpu::arch_name(arch));
+      const CpuBackend<> backend(arch);
+      REQUIRE(bit_equal(backend.gemm(w, x.view(), OutputPipeline<>{}), ref));
+      REQUIRE_THROWS_WITH(backend.gemm(wider, x1.view(), OutputPipeline<>{}), Catch::Contains("overflow"));
+    }
+  };
+  if (c.is_signed)
+    run(std::int8_t{});
+  else
+    run(std::uint8_t{});
+}
+
+}  // namespace
+
 TEST_CASE("extreme levels and activations at the largest safe K", "[cpu]") {
   const auto archs = archs_under_test();
-  struct Case {
-    SchemeId scheme;
-    int code;  // every weight of row 0 (row 1 gets the negated code)
-    int x;
-    ActivationParams params;
-    bool is_signed;
-  };
   // |acc| = K * max_level * max|x - zp|: the largest accumulator the contract allows.
-  const Case cases[] = {
+  const ExtremeCase cases[] = {
       {Fixed<8>::id, 127, 255, {1.0f, 0, 8}, false},    // widened path, +127 * 255
       {Fixed<8>::id, 127, 0, {1.0f, 255, 8}, false},    // +127 * -255
       {Fixed<8>::id, 127, 127, {1.0f, -128, 8}, true},  // int8: +127 * 255
       {Fixed<8>::id, 127, -128, {1.0f, 127, 8}, true},  // int8: +127 * -255
-      {Fixed<8>::id, 127, 15, {1.0f, 0, 4}, false},     // 4-bit x: vpmaddubsw is exact for 127 * 15
       {PoT<4>::id, 7, 255, {1.0f, 0, 8}, false},        // vpmaddubsw at its limit: 2 * 64 * 255 = 32640
       {Fixed<7>::id, 63, 0, {1.0f, 255, 8}, false},     // 8-bit rows, vpmaddubsw
       {SP2<4>::id, 3, 255, {1.0f, 0, 8}, false},        // level 8
   };
-  for (const Case& c : cases) {
-    const CodeBook book = make_codebook(c.scheme);
-    const int max_x = c.params.bits == 4 ? 15 : 255;
-    const std::int64_t K64 = max_safe_depth(book.max_level, max_x);
-    const int K = static_cast<int>(K64);
-    CAPTURE(display_name(c.scheme), c.code, c.x, c.params.zero_point, c.params.bits, K);
-    // Row 0: +level, row 1: -level (the sign bit), row 2: zeros, row 3: the "negative zero".
-    const RowAssignment a(4, c.scheme);
-    CodeMatrix codes(4, K);
-    codes.row(0).setConstant(static_cast<std::uint8_t>(c.code));
-    codes.row(1).setConstant(static_cast<std::uint8_t>(c.code | book.sign_bit()));
-    codes.row(2).setZero();
-    codes.row(3).setConstant(book.sign_bit());
-    const auto w = MixedRowMatrix<>::from_codes(a, {1.0f, 1.0f, 1.0f, 1.0f}, codes);
-    const std::int64_t expected = K64 * book.level[static_cast<std::size_t>(c.code)] * (c.x - c.params.zero_point);
-    REQUIRE((expected == 2147483647LL - (2147483647LL % (book.max_level * max_x)) ||
-             expected == -(2147483647LL - (2147483647LL % (book.max_level * max_x)))));
-    auto run = [&](auto tag) {
-      using T = decltype(tag);
-      Activations<T> x{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Constant(K, 2, static_cast<T>(c.x)), c.params};
-      const Eigen::MatrixXi ref = reference::gemm(w, x.view(), OutputPipeline<>{});
-      REQUIRE(ref(0, 0) == expected);
-      REQUIRE(ref(1, 1) == -expected);
-      for (cpu::ArchId arch : archs) {
-        CAPTURE(cpu::arch_name(arch));
-        const CpuBackend<> backend(arch);
-        REQUIRE(bit_equal(backend.gemm(w, x.view(), OutputPipeline<>{}), ref));
-        // One more column could overflow: refused, like the reference.
-        const MixedRowMatrix<> wider = MixedRowMatrix<>::from_codes(a, {1.0f, 1.0f, 1.0f, 1.0f},
-                                                                    CodeMatrix::Constant(4, K + 1, 0));
-        Activations<T> x1{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Constant(K + 1, 1, static_cast<T>(c.x)),
-                          c.params};
-        REQUIRE_THROWS_WITH(backend.gemm(wider, x1.view(), OutputPipeline<>{}), Catch::Contains("overflow"));
-      }
-    };
-    if (c.is_signed)
-      run(std::int8_t{});
-    else
-      run(std::uint8_t{});
-  }
+  for (const ExtremeCase& c : cases) check_extreme(archs, c);
+}
+
+TEST_CASE("extreme levels with 4-bit activations at the largest safe K (1.1 million)", "[cpu][slow]") {
+  // 4-bit x: vpmaddubsw is exact even for level 127 (2 * 127 * 15 < 32767), so Fixed-8 rows use it.
+  check_extreme(archs_under_test(), {Fixed<8>::id, 127, 15, {1.0f, 0, 4}, false});
+  check_extreme(archs_under_test(), {Fixed<8>::id, 127, 0, {1.0f, 15, 4}, false});
 }
 
 TEST_CASE("zero-row layers and all-zero rows", "[cpu]") {
