@@ -20,3 +20,7 @@
 
 #include "rmsmp/kernel/contract.hpp"
 #include "rmsmp/kernel/reference.hpp"
+
+#include "rmsmp/kernel/cpu/arch.hpp"
+#include "rmsmp/kernel/cpu/packed_weights.hpp"
+#include "rmsmp/kernel/cpu/gemm.hpp"

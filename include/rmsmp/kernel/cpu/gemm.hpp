@@ -1,0 +1,226 @@
+// rmsmp/kernel/cpu/gemm.hpp — the CPU backend: packed weights, run-time dispatch to the best
+// micro-kernel (generic, AVX2), int32 accumulation over all of K, the output pipeline once per
+// output. Bit-identical to reference::gemm for every call check_gemm_arguments accepts.
+//
+//   cpu::gemm<Arch>(packed, x, pipeline, y)   the kernel on PackedWeights (arguments assumed
+//                                             checked against the source matrix)
+//   CpuBackend<> backend;                     best runnable arch (or CpuBackend<cpu::avx2>, or
+//                                             CpuBackend<>{cpu::ArchId::generic} to force one)
+//   auto w = backend.prepare(matrix);         pack once
+//   backend.gemm(w, x, pipeline, y);          checks, then runs; as often as needed
+//   backend.gemm(matrix, x, pipeline, y);     the ReferenceBackend signature: checks, packs, runs
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "rmsmp/error.hpp"
+#include "rmsmp/kernel/contract.hpp"
+#include "rmsmp/kernel/cpu/arch.hpp"
+#include "rmsmp/kernel/cpu/detail/avx2.hpp"
+#include "rmsmp/kernel/cpu/detail/generic.hpp"
+#include "rmsmp/kernel/cpu/packed_weights.hpp"
+#include "rmsmp/pack/mixed_row_matrix.hpp"
+#include "rmsmp/quantize/activations.hpp"
+
+namespace rmsmp::cpu {
+
+namespace detail {
+
+/// vpmaddubsw-style u8 x s8 pair sums stay exact (no int16 saturation) for this group and
+/// these activations: 2 * max_level * max_x <= 32767.
+constexpr bool pairs_fit_int16(int max_level, int max_x) { return 2 * max_level * max_x <= 32767; }
+
+/// The activations as the kernels read them: each column padded with zeros to padded_cols,
+/// 64-byte aligned, in offset binary (int8 x becomes x + 128 = x ^ 0x80 as uint8).
+template <ActivationValue T>
+AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padded_cols) {
+  AlignedBytes buf(padded_cols * static_cast<std::size_t>(x.cols));
+  constexpr std::uint8_t flip = std::is_signed_v<T> ? 0x80 : 0x00;
+  for (int n = 0; n < x.cols; ++n) {
+    const T* src = x.column(n);
+    std::uint8_t* dst = buf.data() + static_cast<std::size_t>(n) * padded_cols;
+    for (int k = 0; k < x.rows; ++k) dst[k] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(src[k]) ^ flip);
+  }
+  return buf;
+}
+
+inline void group_dots(ArchId arch, const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, bool maddubs, std::uint32_t* out) {
+  switch (arch) {
+#if RMSMP_CPU_X86_KERNELS
+    case ArchId::avx2:
+      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, maddubs, out);
+      return;
+#endif
+    case ArchId::generic:
+      generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
+      return;
+    default:
+      break;
+  }
+  throw Error("cpu backend: no kernel for " + std::string(arch_name(arch)));
+}
+
+template <ActivationValue T, class Pipeline>
+void run_gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+              const OutputView<typename Pipeline::output_type>& y) {
+  // Cheap shape and parameter checks: enough for memory safety even if the caller skipped
+  // check_gemm_arguments (which the backend always runs first).
+  rmsmp::detail::require(x.rows == w.cols(), "cpu gemm: the activations have K = " + std::to_string(x.rows) +
+                                                 " rows but the packed weights have K = " + std::to_string(w.cols()));
+  rmsmp::detail::require(y.rows == w.rows() && y.cols == x.cols, "cpu gemm: the output is " + std::to_string(y.rows) +
+                                                                     " x " + std::to_string(y.cols) + ", expected " +
+                                                                     std::to_string(w.rows()) + " x " +
+                                                                     std::to_string(x.cols));
+  check_activation_params<T>(x.params);
+  pipeline.check(w.rows());
+  if (w.rows() == 0 || x.cols == 0) return;
+
+  const std::size_t Kp = w.padded_cols();
+  const std::size_t blocks = Kp / PackedWeights::block;
+  const auto N = static_cast<std::size_t>(x.cols);
+  const AlignedBytes xb = offset_binary_columns(x, Kp);
+  // acc = sum level * (x - zp) = sum level * xu - zpu * sum level, xu - zpu = x - zp.
+  const auto zpu = static_cast<std::uint32_t>(x.params.zero_point + (std::is_signed_v<T> ? 128 : 0));
+  const int max_x = x.params.bits == 4 ? 15 : 255;
+
+  constexpr std::size_t tile_rows = 4;
+  std::vector<std::uint32_t> dots(tile_rows * N);
+  for (const PackedGroup& g : w.groups()) {
+    const bool maddubs = pairs_fit_int16(g.max_level, max_x);
+    for (std::size_t i0 = 0; i0 < g.rows; i0 += tile_rows) {
+      const std::size_t count = std::min(tile_rows, g.rows - i0);
+      group_dots(arch, g, i0, count, xb.data(), Kp, N, blocks, maddubs, dots.data());
+      for (std::size_t r = 0; r < count; ++r) {
+        const int row = g.original_rows[i0 + r];
+        const std::uint32_t correction = zpu * static_cast<std::uint32_t>(g.row_sums[i0 + r]);
+        for (std::size_t n = 0; n < N; ++n) {
+          // Exact: the contract guarantees the true sum fits in int32, so the value modulo
+          // 2^32 names it uniquely.
+          const auto acc = static_cast<std::int32_t>(dots[r * N + n] - correction);
+          y(row, static_cast<int>(n)) = pipeline.apply(acc, row);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+/// The kernel of architecture A on packed weights. Precondition: check_gemm_arguments passed
+/// for the matrix `w` was packed from (CpuBackend does this); only shapes are rechecked here.
+/// Throws rmsmp::Error if A cannot run on this machine.
+template <Arch A, ActivationValue T, class Pipeline>
+void gemm(const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+          const OutputView<typename Pipeline::output_type>& y) {
+  require_runnable(A::id);
+  detail::run_gemm(A::id, w, x, pipeline, y);
+}
+
+/// The same with the architecture chosen at run time.
+template <ActivationValue T, class Pipeline>
+void gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+          const OutputView<typename Pipeline::output_type>& y) {
+  require_runnable(arch);
+  detail::run_gemm(arch, w, x, pipeline, y);
+}
+
+/// A matrix and its packed form. Holds a pointer to the matrix (for the argument checks),
+/// so the matrix must outlive it and must not be modified (like a std::string_view).
+template <class Mix>
+class PreparedMatrix {
+ public:
+  explicit PreparedMatrix(const MixedRowMatrix<Mix>& matrix) : matrix_(&matrix), packed_(matrix) {}
+  explicit PreparedMatrix(const MixedRowMatrix<Mix>&&) = delete;  // would dangle
+
+  const MixedRowMatrix<Mix>& matrix() const { return *matrix_; }
+  const PackedWeights& packed() const { return packed_; }
+
+ private:
+  const MixedRowMatrix<Mix>* matrix_;
+  PackedWeights packed_;
+};
+
+}  // namespace rmsmp::cpu
+
+namespace rmsmp {
+
+/// The CPU backend behind the shared interface backend.gemm(weights, x, pipeline, y).
+/// Arch = cpu::dispatch picks cpu::best_available_arch() at construction (or the ArchId given
+/// to the constructor); Arch = cpu::generic / cpu::avx2 fixes the path. Constructing a
+/// backend for a path this machine cannot run throws rmsmp::Error.
+template <class Arch = cpu::dispatch>
+  requires(std::same_as<Arch, cpu::dispatch> || cpu::Arch<Arch>)
+class CpuBackend {
+ public:
+  static constexpr std::string_view name = "cpu";
+
+  CpuBackend() : arch_(default_arch()) { cpu::require_runnable(arch_); }
+  explicit CpuBackend(cpu::ArchId forced)
+    requires std::same_as<Arch, cpu::dispatch>
+      : arch_(forced) {
+    cpu::require_runnable(arch_);
+  }
+
+  cpu::ArchId arch() const { return arch_; }
+
+  /// Packs `matrix` once for every later gemm call on it.
+  template <class Mix>
+  cpu::PreparedMatrix<Mix> prepare(const MixedRowMatrix<Mix>& matrix) const {
+    return cpu::PreparedMatrix<Mix>(matrix);
+  }
+  template <class Mix>
+  cpu::PreparedMatrix<Mix> prepare(const MixedRowMatrix<Mix>&& matrix) const = delete;
+
+  /// The fast path: weights packed by prepare().
+  template <class Mix, ActivationValue T, class Pipeline>
+  void gemm(const cpu::PreparedMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
+            const OutputView<typename Pipeline::output_type>& y) const {
+    check_gemm_arguments(weights.matrix(), x, pipeline, y);
+    cpu::detail::run_gemm(arch_, weights.packed(), x, pipeline, y);
+  }
+
+  /// The ReferenceBackend signature. Packs the matrix on every call (O(M*K) extra work):
+  /// call prepare() once and pass its result when the same weights serve many calls.
+  template <class Mix, ActivationValue T, class Pipeline>
+  void gemm(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
+            const OutputView<typename Pipeline::output_type>& y) const {
+    check_gemm_arguments(weights, x, pipeline, y);
+    cpu::detail::run_gemm(arch_, cpu::PackedWeights(weights), x, pipeline, y);
+  }
+
+  /// Returning a new M x N matrix, like reference::gemm.
+  template <class W, ActivationValue T, class Pipeline>
+  auto gemm(const W& weights, const ActivationView<T>& x, const Pipeline& pipeline) const {
+    using Out = typename Pipeline::output_type;
+    Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic> y(rows_of(weights), x.cols);
+    gemm(weights, x, pipeline, OutputView<Out>::of(y));
+    return y;
+  }
+
+ private:
+  static cpu::ArchId default_arch() {
+    if constexpr (std::same_as<Arch, cpu::dispatch>)
+      return cpu::best_available_arch();
+    else
+      return Arch::id;
+  }
+  template <class Mix>
+  static int rows_of(const MixedRowMatrix<Mix>& m) {
+    return m.rows();
+  }
+  template <class Mix>
+  static int rows_of(const cpu::PreparedMatrix<Mix>& m) {
+    return m.matrix().rows();
+  }
+
+  cpu::ArchId arch_;
+};
+
+}  // namespace rmsmp

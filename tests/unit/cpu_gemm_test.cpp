@@ -1,0 +1,343 @@
+// The CPU backend against the reference kernel, bit for bit, on every architecture this
+// machine can run (generic everywhere; AVX2 where present; AVX-512 VNNI has no kernel yet).
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "rmsmp/rmsmp.hpp"
+
+using namespace rmsmp;
+
+namespace {
+
+std::mt19937 rng(20261207);
+
+using CodeMatrix = MixedRowMatrix<>::CodeMatrix;
+using Sp2Mix = RowMix<Share<SP2<4>, 60>, Share<Fixed<3>, 25>, Share<SP2<5>, 15>>;
+using AllFixed8 = RowMix<Share<Fixed<8>, 100>>;
+
+int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+
+/// Every architecture the machine can run; the others are reported and skipped.
+std::vector<cpu::ArchId> archs_under_test() {
+  for (cpu::ArchId a : cpu::all_archs)
+    if (!cpu::can_run(a))
+      WARN("skipping the " << cpu::arch_name(a) << " path: "
+                           << (cpu::kernel_compiled(a) ? "not supported by this machine" : "no kernel in this build"));
+  return cpu::runnable_archs();
+}
+
+/// Uniformly random codes (including the "negative zero" code), each within its row's width.
+CodeMatrix random_codes(const RowAssignment& a, int K) {
+  CodeMatrix codes(static_cast<Eigen::Index>(a.size()), K);
+  for (std::size_t r = 0; r < a.size(); ++r)
+    for (int k = 0; k < K; ++k)
+      codes(static_cast<Eigen::Index>(r), k) = static_cast<std::uint8_t>(uniform(0, (1 << a[r].bits) - 1));
+  if (a.size() > 2) codes.row(static_cast<Eigen::Index>(a.size() / 2)).setZero();  // an all-zero row
+  return codes;
+}
+
+std::vector<float> random_scales(std::size_t M) {
+  std::vector<float> s(M);
+  for (auto& v : s) v = std::uniform_real_distribution<float>(1e-3f, 1e-1f)(rng);
+  return s;
+}
+
+template <class Mix>
+MixedRowMatrix<Mix> random_static(int M, int K) {
+  RowAssignment a = assign_in_order<Mix>(M);
+  std::shuffle(a.begin(), a.end(), rng);
+  return MixedRowMatrix<Mix>::from_codes(a, random_scales(a.size()), random_codes(a, K));
+}
+
+MixedRowMatrix<> random_dynamic(int M, int K) {
+  RowAssignment a(static_cast<std::size_t>(M));
+  for (auto& s : a) s = all_schemes[static_cast<std::size_t>(uniform(0, static_cast<int>(all_schemes.size()) - 1))];
+  return MixedRowMatrix<>::from_codes(a, random_scales(a.size()), random_codes(a, K));
+}
+
+template <ActivationValue T>
+Activations<T> random_activations(int K, int N, ActivationParams p) {
+  Activations<T> x{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>(K, N), p};
+  for (int n = 0; n < N; ++n)
+    for (int k = 0; k < K; ++k)
+      x.values(k, n) = static_cast<T>(uniform(activation_min<T>(p.bits), activation_max<T>(p.bits)));
+  return x;
+}
+
+template <class Out>
+bool bit_equal(const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& a,
+               const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& b) {
+  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
+  return a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(Out) * static_cast<std::size_t>(a.size())) == 0;
+}
+
+/// Every runnable arch, through both the matrix and the prepared entry points, equals the
+/// reference exactly.
+template <class Mix, ActivationValue T, class Pipeline>
+void expect_same_as_reference(const std::vector<cpu::ArchId>& archs, const MixedRowMatrix<Mix>& w,
+                              const Activations<T>& x, const Pipeline& pipeline) {
+  const auto expected = reference::gemm(w, x.view(), pipeline);
+  for (cpu::ArchId a : archs) {
+    CAPTURE(cpu::arch_name(a));
+    const CpuBackend<> backend(a);
+    REQUIRE(bit_equal(backend.gemm(w, x.view(), pipeline), expected));
+    const auto prepared = backend.prepare(w);
+    REQUIRE(bit_equal(backend.gemm(prepared, x.view(), pipeline), expected));
+  }
+}
+
+template <class Mix, ActivationValue T>
+void check_all_pipelines(const std::vector<cpu::ArchId>& archs, const MixedRowMatrix<Mix>& w, const Activations<T>& x) {
+  const int M = w.rows();
+  const std::vector<float> scales = w.row_scales();
+  BiasAdd bias;
+  for (int r = 0; r < M; ++r) bias.bias.push_back(uniform(-(1 << 20), 1 << 20));
+  const Requantize requant = requantize_from_scales(scales, x.params.scale, 0.05f * static_cast<float>(uniform(1, 40)), -4);
+
+  expect_same_as_reference(archs, w, x, OutputPipeline<>{});
+  expect_same_as_reference(archs, w, x,
+                           OutputPipeline(bias, requant, relu_for<std::int8_t>(-4), SaturatingCast<std::int8_t>{}));
+  expect_same_as_reference(archs, w, x, OutputPipeline(SaturatingCast<std::uint8_t>{}));
+  expect_same_as_reference(archs, w, x, OutputPipeline(bias, to_float_from_scales(scales, x.params.scale)));
+}
+
+template <class Mix>
+void check_matrix(const std::vector<cpu::ArchId>& archs, const MixedRowMatrix<Mix>& w, int N) {
+  const int K = w.cols();
+  for (int zp : {0, 128, 255}) check_all_pipelines(archs, w, random_activations<std::uint8_t>(K, N, {0.02f, zp, 8}));
+  check_all_pipelines(archs, w, random_activations<std::uint8_t>(K, N, {0.1f, uniform(0, 15), 4}));
+  for (int zp : {-128, 0, 127}) check_all_pipelines(archs, w, random_activations<std::int8_t>(K, N, {0.02f, zp, 8}));
+}
+
+constexpr int Ms[] = {1, 2, 7, 31, 64, 100, 257};
+constexpr int Ks[] = {1, 2, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 255, 1000};
+constexpr int Ns[] = {1, 2, 3, 8};
+
+}  // namespace
+
+TEST_CASE("architecture detection and forcing", "[cpu]") {
+  REQUIRE(cpu::can_run(cpu::ArchId::generic));
+  REQUIRE(cpu::can_run(cpu::best_available_arch()));
+  REQUIRE(cpu::runnable_archs().front() == cpu::ArchId::generic);
+  REQUIRE(CpuBackend<>().arch() == cpu::best_available_arch());
+  REQUIRE(CpuBackend<cpu::generic>().arch() == cpu::ArchId::generic);
+  REQUIRE_FALSE(cpu::kernel_compiled(cpu::ArchId::avx512_vnni));
+  REQUIRE_THROWS_AS(CpuBackend<>(cpu::ArchId::avx512_vnni), Error);
+  REQUIRE_THROWS_AS(CpuBackend<cpu::avx512_vnni>(), Error);
+  if (cpu::can_run(cpu::ArchId::avx2))
+    REQUIRE(CpuBackend<cpu::avx2>().arch() == cpu::ArchId::avx2);
+  else
+    REQUIRE_THROWS_AS(CpuBackend<cpu::avx2>(), Error);
+  for (cpu::ArchId a : cpu::all_archs)
+    INFO(cpu::arch_name(a) << ": compiled " << cpu::kernel_compiled(a) << ", machine " << cpu::machine_supports(a));
+}
+
+TEST_CASE("packed weights hold every level, zero padding, row sums and original rows", "[cpu]") {
+  for (int K : {1, 17, 64, 65, 200}) {
+    CAPTURE(K);
+    const MixedRowMatrix<> w = random_dynamic(60, K);
+    const cpu::PackedWeights p(w);
+    REQUIRE(p.rows() == 60);
+    REQUIRE(p.cols() == K);
+    REQUIRE(p.padded_cols() % cpu::PackedWeights::block == 0);
+    REQUIRE(p.padded_cols() >= static_cast<std::size_t>(K));
+    REQUIRE(p.padded_cols() < static_cast<std::size_t>(K) + cpu::PackedWeights::block);
+    REQUIRE(p.groups().size() == w.group_count());
+    for (std::size_t gi = 0; gi < p.groups().size(); ++gi) {
+      const cpu::PackedGroup& g = p.groups()[gi];
+      const RowGroup& src = w.group(gi);
+      REQUIRE(g.scheme == src.scheme());
+      REQUIRE(g.nibbles == (src.scheme().bits <= 4));
+      REQUIRE(g.rows == src.rows());
+      REQUIRE(reinterpret_cast<std::uintptr_t>(g.data.data()) % 64 == 0);
+      REQUIRE(g.row_stride % 32 == 0);
+      for (std::size_t i = 0; i < g.rows; ++i) {
+        REQUIRE(g.original_rows[i] == src.original_row(i));
+        std::int64_t sum = 0;
+        for (std::size_t k = 0; k < p.padded_cols(); ++k) {
+          const int expected = k < static_cast<std::size_t>(K) ? src.level(i, k) : 0;
+          REQUIRE(g.level(i, k, cpu::PackedWeights::block) == expected);
+          sum += expected;
+        }
+        REQUIRE(g.row_sums[i] == sum);
+      }
+    }
+  }
+}
+
+TEST_CASE("cpu gemm equals the reference on every shape, mix, activation type and pipeline", "[cpu]") {
+  const auto archs = archs_under_test();
+  std::size_t n_index = 0;
+  for (int M : Ms)
+    for (int K : Ks) {
+      CAPTURE(M, K);
+      // N rotates through {1, 2, 3, 8} so every (M, K) sees a different N per matrix kind.
+      auto next_n = [&] { return Ns[n_index++ % std::size(Ns)]; };
+      check_matrix(archs, random_static<Mix60_35_5>(M, K), next_n());
+      check_matrix(archs, random_static<Sp2Mix>(M, K), next_n());
+      check_matrix(archs, random_static<AllFixed8>(M, K), next_n());
+      check_matrix(archs, random_dynamic(M, K), next_n());
+    }
+}
+
+TEST_CASE("every N on a few shapes, and strided views", "[cpu]") {
+  const auto archs = archs_under_test();
+  for (int N : Ns)
+    for (int K : {33, 130}) {
+      CAPTURE(N, K);
+      check_matrix(archs, random_dynamic(13, K), N);
+    }
+  // Views with padding between columns, for the activations and for the output.
+  const int M = 21, K = 70, N = 3;
+  const auto w = random_static<Mix60_35_5>(M, K);
+  const Activations<std::int8_t> big = random_activations<std::int8_t>(K + 5, N, {0.02f, -3, 8});
+  const ActivationView<std::int8_t> x{big.values.data(), K, N, K + 5, big.params};
+  Eigen::MatrixXi expected(M, N);
+  reference::gemm(w, x, OutputPipeline<>{}, OutputView<int>::of(expected));
+  for (cpu::ArchId a : archs) {
+    CAPTURE(cpu::arch_name(a));
+    std::vector<std::int32_t> out(static_cast<std::size_t>((M + 4) * N), -1);
+    CpuBackend<>(a).gemm(w, x, OutputPipeline<>{}, OutputView<std::int32_t>{out.data(), M, N, M + 4});
+    for (int n = 0; n < N; ++n) {
+      for (int m = 0; m < M; ++m) REQUIRE(out[static_cast<std::size_t>(n * (M + 4) + m)] == expected(m, n));
+      for (int m = M; m < M + 4; ++m) REQUIRE(out[static_cast<std::size_t>(n * (M + 4) + m)] == -1);  // untouched
+    }
+  }
+}
+
+namespace {
+
+struct ExtremeCase {
+  SchemeId scheme;
+  int code;  // every weight of row 0 (row 1 gets the negated code)
+  int x;
+  ActivationParams params;
+  bool is_signed;
+};
+
+void check_extreme(const std::vector<cpu::ArchId>& archs, const ExtremeCase& c) {
+  const CodeBook book = make_codebook(c.scheme);
+  const int max_x = c.params.bits == 4 ? 15 : 255;
+  const std::int64_t K64 = max_safe_depth(book.max_level, max_x);
+  const int K = static_cast<int>(K64);
+  CAPTURE(display_name(c.scheme), c.code, c.x, c.params.zero_point, c.params.bits, K);
+  // Row 0: +level, row 1: -level (the sign bit), row 2: zeros, row 3: the "negative zero".
+  const RowAssignment a(4, c.scheme);
+  CodeMatrix codes(4, K);
+  codes.row(0).setConstant(static_cast<std::uint8_t>(c.code));
+  codes.row(1).setConstant(static_cast<std::uint8_t>(c.code | book.sign_bit()));
+  codes.row(2).setZero();
+  codes.row(3).setConstant(book.sign_bit());
+  const auto w = MixedRowMatrix<>::from_codes(a, {1.0f, 1.0f, 1.0f, 1.0f}, codes);
+  const std::int64_t expected = K64 * book.level[static_cast<std::size_t>(c.code)] * (c.x - c.params.zero_point);
+  REQUIRE((expected == 2147483647LL - (2147483647LL % (book.max_level * max_x)) ||
+           expected == -(2147483647LL - (2147483647LL % (book.max_level * max_x)))));
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    Activations<T> x{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Constant(K, 2, static_cast<T>(c.x)), c.params};
+    const Eigen::MatrixXi ref = reference::gemm(w, x.view(), OutputPipeline<>{});
+    REQUIRE(ref(0, 0) == expected);
+    REQUIRE(ref(1, 1) == -expected);
+    // One more column could overflow: refused, like the reference (even with zero codes).
+    const MixedRowMatrix<> wider =
+        MixedRowMatrix<>::from_codes({c.scheme}, {1.0f}, CodeMatrix::Constant(1, K + 1, 0));
+    Activations<T> x1{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Constant(K + 1, 1, static_cast<T>(c.x)),
+                      c.params};
+    REQUIRE_THROWS_WITH(reference::gemm(wider, x1.view(), OutputPipeline<>{}), Catch::Contains("overflow"));
+    for (cpu::ArchId arch : archs) {
+      CAPTURE(cpu::arch_name(arch));
+      const CpuBackend<> backend(arch);
+      REQUIRE(bit_equal(backend.gemm(w, x.view(), OutputPipeline<>{}), ref));
+      REQUIRE_THROWS_WITH(backend.gemm(wider, x1.view(), OutputPipeline<>{}), Catch::Contains("overflow"));
+    }
+  };
+  if (c.is_signed)
+    run(std::int8_t{});
+  else
+    run(std::uint8_t{});
+}
+
+}  // namespace
+
+TEST_CASE("extreme levels and activations at the largest safe K", "[cpu]") {
+  const auto archs = archs_under_test();
+  // |acc| = K * max_level * max|x - zp|: the largest accumulator the contract allows.
+  const ExtremeCase cases[] = {
+      {Fixed<8>::id, 127, 255, {1.0f, 0, 8}, false},    // widened path, +127 * 255
+      {Fixed<8>::id, 127, 0, {1.0f, 255, 8}, false},    // +127 * -255
+      {Fixed<8>::id, 127, 127, {1.0f, -128, 8}, true},  // int8: +127 * 255
+      {Fixed<8>::id, 127, -128, {1.0f, 127, 8}, true},  // int8: +127 * -255
+      {PoT<4>::id, 7, 255, {1.0f, 0, 8}, false},        // vpmaddubsw at its limit: 2 * 64 * 255 = 32640
+      {Fixed<7>::id, 63, 0, {1.0f, 255, 8}, false},     // 8-bit rows, vpmaddubsw
+      {SP2<4>::id, 3, 255, {1.0f, 0, 8}, false},        // level 8
+  };
+  for (const ExtremeCase& c : cases) check_extreme(archs, c);
+}
+
+TEST_CASE("extreme levels with 4-bit activations at the largest safe K (1.1 million)", "[cpu][slow]") {
+  // 4-bit x: vpmaddubsw is exact even for level 127 (2 * 127 * 15 < 32767), so Fixed-8 rows use it.
+  check_extreme(archs_under_test(), {Fixed<8>::id, 127, 15, {1.0f, 0, 4}, false});
+  check_extreme(archs_under_test(), {Fixed<8>::id, 127, 0, {1.0f, 15, 4}, false});
+}
+
+TEST_CASE("zero-row layers and all-zero rows", "[cpu]") {
+  const auto archs = archs_under_test();
+  const MixedRowMatrix<Mix60_35_5> empty(Eigen::MatrixXf(0, 8), assign_in_order<Mix60_35_5>(0));
+  const auto x = random_activations<std::uint8_t>(8, 3, {0.1f, 7, 8});
+  const MixedRowMatrix<Mix60_35_5> zeros(Eigen::MatrixXf::Zero(20, 8), assign_in_order<Mix60_35_5>(20));
+  for (cpu::ArchId a : archs) {
+    CAPTURE(cpu::arch_name(a));
+    const CpuBackend<> backend(a);
+    const auto y = backend.gemm(empty, x.view(), OutputPipeline<>{});
+    REQUIRE(y.rows() == 0);
+    REQUIRE(y.cols() == 3);
+    const auto yz = backend.gemm(zeros, x.view(), OutputPipeline(BiasAdd{std::vector<std::int32_t>(20, 5)}));
+    REQUIRE((yz.array() == 5).all());
+  }
+  // No columns of activations.
+  const auto none = random_activations<std::uint8_t>(8, 0, {0.1f, 7, 8});
+  expect_same_as_reference(archs, zeros, none, OutputPipeline<>{});
+}
+
+TEST_CASE("the cpu backend refuses what the reference refuses", "[cpu]") {
+  const int M = 20, K = 10;
+  const auto m = random_static<Mix60_35_5>(M, K);
+  const auto x = random_activations<std::uint8_t>(K, 2, {0.1f, 0, 8});
+  const auto short_x = random_activations<std::uint8_t>(K - 1, 2, {0.1f, 0, 8});
+  for (cpu::ArchId a : archs_under_test()) {
+    CAPTURE(cpu::arch_name(a));
+    const CpuBackend<> backend(a);
+    const auto prepared = backend.prepare(m);
+    REQUIRE_THROWS_WITH(backend.gemm(m, short_x.view(), OutputPipeline<>{}), Catch::Contains("K = 9"));
+    REQUIRE_THROWS_WITH(backend.gemm(prepared, short_x.view(), OutputPipeline<>{}), Catch::Contains("K = 9"));
+    Eigen::MatrixXi wrong(M + 1, 2);
+    REQUIRE_THROWS_WITH(backend.gemm(m, x.view(), OutputPipeline<>{}, OutputView<int>::of(wrong)),
+                        Catch::Contains("output is 21 x 2"));
+    REQUIRE_THROWS_WITH(backend.gemm(prepared, x.view(), OutputPipeline<>{}, OutputView<int>::of(wrong)),
+                        Catch::Contains("output is 21 x 2"));
+    REQUIRE_THROWS_AS(backend.gemm(m, x.view(), OutputPipeline(BiasAdd{std::vector<std::int32_t>(M - 1)})), Error);
+    REQUIRE_THROWS_AS(backend.gemm(prepared, x.view(), OutputPipeline(ToFloat{std::vector<float>(M + 1)})), Error);
+    REQUIRE_THROWS_AS(backend.gemm(m, x.view(), OutputPipeline(Clamp{5, 4})), Error);
+
+    auto four = random_activations<std::uint8_t>(K, 2, {0.1f, 0, 4});
+    REQUIRE_NOTHROW(backend.gemm(prepared, four.view(), OutputPipeline<>{}));
+    four.values(3, 1) = 16;
+    REQUIRE_THROWS_WITH(backend.gemm(prepared, four.view(), OutputPipeline<>{}), Catch::Contains("4-bit"));
+
+    auto bad_zp = random_activations<std::int8_t>(K, 2, {0.1f, 0, 8});
+    bad_zp.params.zero_point = 128;
+    REQUIRE_THROWS_WITH(backend.gemm(m, bad_zp.view(), OutputPipeline<>{}), Catch::Contains("zero point"));
+
+    // The low-level kernel still refuses wrong shapes (memory safety without the full check).
+    Eigen::MatrixXi y(M, 2);
+    REQUIRE_THROWS_AS(cpu::gemm(a, prepared.packed(), short_x.view(), OutputPipeline<>{}, OutputView<int>::of(y)), Error);
+    REQUIRE_THROWS_AS(cpu::gemm(a, prepared.packed(), x.view(), OutputPipeline<>{}, OutputView<int>::of(wrong)), Error);
+    REQUIRE_NOTHROW(cpu::gemm(a, prepared.packed(), x.view(), OutputPipeline<>{}, OutputView<int>::of(y)));
+    REQUIRE(y == reference::gemm(m, x.view(), OutputPipeline<>{}));
+  }
+}
