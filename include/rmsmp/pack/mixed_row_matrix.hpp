@@ -233,7 +233,7 @@ class MixedRowMatrix {
       for (std::size_t k = 0; k < columns_; ++k) row[k] = weights(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k));
       detail::require_finite_row(row, "mixed-row matrix: row " + std::to_string(r));
       RowGroup& group = groups_[locations_[r].group];
-      group.append(static_cast<int>(r), quantize_row(group.codebook(), row, codes, method), codes);
+      group.append(static_cast<int>(r), detail::quantize_finite_row(group.codebook(), row, codes, method), codes);
     }
   }
 

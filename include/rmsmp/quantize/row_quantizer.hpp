@@ -105,35 +105,30 @@ inline double squared_error(const RoundingTable& table, const CodeBook& book, st
   return error;
 }
 
-}  // namespace detail
+// The *_finite_* functions assume the caller has checked the weights (once, with the context
+// for its error message) and share one RoundingTable between the scale search and the codes.
 
-/// Writes the code of every weight for a given row scale (the rounding rule above).
-inline void encode_row(const CodeBook& book, std::span<const float> weights, float scale,
-                       std::span<std::uint8_t> codes) {
-  detail::require(codes.size() == weights.size(), "encode_row: codes and weights differ in length");
-  detail::require(std::isfinite(scale) && scale > 0.0f, "encode_row: scale must be finite and positive");
-  detail::require_finite_row(weights, "encode_row");
-  const detail::RoundingTable table(book);
-  for (std::size_t k = 0; k < weights.size(); ++k) codes[k] = table.encode(static_cast<double>(weights[k]) / scale);
+inline void encode_finite_row(const RoundingTable& table, std::span<const float> weights, float scale,
+                              std::span<std::uint8_t> codes) {
+  const double s = scale;
+  for (std::size_t k = 0; k < weights.size(); ++k) codes[k] = table.encode(static_cast<double>(weights[k]) / s);
 }
 
-/// Chooses the row scale by `method`. Never returns 0, NaN or Inf (see the header comment).
-inline float choose_row_scale(const CodeBook& book, std::span<const float> weights, ScaleMethod method) {
-  detail::require_finite_row(weights, "choose_row_scale");
+inline float choose_finite_row_scale(const CodeBook& book, const RoundingTable& table, std::span<const float> weights,
+                                     ScaleMethod method) {
   double max_abs = 0.0;
   for (float w : weights) max_abs = std::max(max_abs, static_cast<double>(std::fabs(w)));
-  const float max_abs_scale = detail::scale_for_clip(max_abs, book.max_level);
+  const float max_abs_scale = scale_for_clip(max_abs, book.max_level);
   if (max_abs_scale == 0.0f) return 1.0f;
   if (method == ScaleMethod::max_abs) return max_abs_scale;
 
-  const detail::RoundingTable table(book);
   float best_scale = max_abs_scale;
-  double best_error = detail::squared_error(table, book, weights, max_abs_scale);
+  double best_error = squared_error(table, book, weights, max_abs_scale);
   for (int i = 1; i < mse_clip_candidates; ++i) {
     const double clip = max_abs * (mse_clip_candidates - i) / mse_clip_candidates;
-    const float scale = detail::scale_for_clip(clip, book.max_level);
+    const float scale = scale_for_clip(clip, book.max_level);
     if (scale == 0.0f) break;
-    const double error = detail::squared_error(table, book, weights, scale);
+    const double error = squared_error(table, book, weights, scale);
     if (error < best_error) {  // strict: ties keep the larger clip
       best_error = error;
       best_scale = scale;
@@ -142,12 +137,37 @@ inline float choose_row_scale(const CodeBook& book, std::span<const float> weigh
   return best_scale;
 }
 
+inline float quantize_finite_row(const CodeBook& book, std::span<const float> weights, std::span<std::uint8_t> codes,
+                                 ScaleMethod method) {
+  require(codes.size() == weights.size(), "quantize_row: codes and weights differ in length");
+  const RoundingTable table(book);
+  const float scale = choose_finite_row_scale(book, table, weights, method);
+  encode_finite_row(table, weights, scale, codes);
+  return scale;
+}
+
+}  // namespace detail
+
+/// Writes the code of every weight for a given row scale (the rounding rule above).
+inline void encode_row(const CodeBook& book, std::span<const float> weights, float scale,
+                       std::span<std::uint8_t> codes) {
+  detail::require(codes.size() == weights.size(), "encode_row: codes and weights differ in length");
+  detail::require(std::isfinite(scale) && scale > 0.0f, "encode_row: scale must be finite and positive");
+  detail::require_finite_row(weights, "encode_row");
+  detail::encode_finite_row(detail::RoundingTable(book), weights, scale, codes);
+}
+
+/// Chooses the row scale by `method`. Never returns 0, NaN or Inf (see the header comment).
+inline float choose_row_scale(const CodeBook& book, std::span<const float> weights, ScaleMethod method) {
+  detail::require_finite_row(weights, "choose_row_scale");
+  return detail::choose_finite_row_scale(book, detail::RoundingTable(book), weights, method);
+}
+
 /// Quantizes one row: chooses the scale, writes the codes, returns the scale.
 inline float quantize_row(const CodeBook& book, std::span<const float> weights, std::span<std::uint8_t> codes,
                           ScaleMethod method) {
-  const float scale = choose_row_scale(book, weights, method);
-  encode_row(book, weights, scale, codes);
-  return scale;
+  detail::require_finite_row(weights, "quantize_row");
+  return detail::quantize_finite_row(book, weights, codes, method);
 }
 
 /// Compile-time-scheme spelling of the same: quantize_row<PoT<4>>(weights, codes, method).
