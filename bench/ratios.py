@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Per-shape throughput and rmsmp_mix ratios from one rmsmp_bench JSON run.
+
+    ./build/release/bench/rmsmp_bench --benchmark_out=/tmp/bench.json --benchmark_out_format=json
+    python3 bench/ratios.py /tmp/bench.json
+
+Benchmarks are named BM_<op>/<impl>/<shape>. Prints a Markdown table: one row per shape, the
+ops/s of every implementation (in Gops/s, 2*M*K*N per call) and the ratio of rmsmp_mix to
+onednn_s8, to onednn_s8_ba (GEMV only) and to eigen_f32 (higher is better for rmsmp).
+Only ratios of implementations measured in the same run are meaningful.
+"""
+import json
+import sys
+
+IMPLS = ["rmsmp_mix", "rmsmp_fixed4", "rmsmp_fixed8", "reference", "eigen_f32", "onednn_s8", "onednn_s8_ba"]
+RATIOS = ["onednn_s8", "onednn_s8_ba", "eigen_f32"]
+
+
+def load(path):
+    with open(path) as f:
+        data = json.load(f)
+    shapes = {}  # (op, shape) -> {impl: ops/s}, in run order
+    for b in data["benchmarks"]:
+        if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
+            continue
+        parts = b["name"].split("/")
+        if len(parts) != 3 or "ops/s" not in b:
+            continue
+        op, impl, shape = parts
+        shapes.setdefault((op.removeprefix("BM_"), shape), {})[impl] = float(b["ops/s"])
+    return data.get("context", {}), shapes
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    context, shapes = load(argv[1])
+    impls = [i for i in IMPLS if any(i in r for r in shapes.values())]
+    impls += sorted({i for r in shapes.values() for i in r} - set(impls))
+    ratios = [r for r in RATIOS if r in impls and "rmsmp_mix" in impls]
+
+    print(f"Run: {context.get('date', '?')}, {context.get('num_cpus', '?')} CPUs at "
+          f"{context.get('mhz_per_cpu', '?')} MHz, load average {context.get('load_avg', '?')}")
+    print()
+    header = ["op", "shape (MxKxN)"] + [f"{i} Gops/s" for i in impls] + [f"mix / {r}" for r in ratios]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|")
+    for (op, shape), row in shapes.items():
+        cells = [op, shape]
+        cells += [f"{row[i] / 1e9:.2f}" if i in row else "-" for i in impls]
+        for r in ratios:
+            ok = "rmsmp_mix" in row and r in row and row[r] > 0
+            cells.append(f"{row['rmsmp_mix'] / row[r]:.2f}x" if ok else "-")
+        print("| " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
