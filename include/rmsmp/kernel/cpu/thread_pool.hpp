@@ -53,18 +53,16 @@ class ThreadPool {
   explicit ThreadPool(int size) {
     rmsmp::detail::require(size >= 1, "cpu backend: the thread count must be at least 1, not " + std::to_string(size));
     workers_.reserve(static_cast<std::size_t>(size - 1));
-    for (int i = 1; i < size; ++i) workers_.emplace_back([this, i] { work(i); });
+    try {
+      for (int i = 1; i < size; ++i) workers_.emplace_back([this, i] { work(i); });
+    } catch (...) {  // std::system_error: stop the workers already started, then rethrow
+      stop();
+      throw;
+    }
   }
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
-  ~ThreadPool() {
-    {
-      const std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (std::thread& t : workers_) t.join();
-  }
+  ~ThreadPool() { stop(); }
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
@@ -98,6 +96,15 @@ class ThreadPool {
     const void* task = nullptr;
     int parts = 0;
   };
+
+  void stop() {
+    {
+      const std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& t : workers_) t.join();
+  }
 
   static std::exception_ptr run_part(const Job& job, int part) {
     bool& inside = inside_pool_job();
