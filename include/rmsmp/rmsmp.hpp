@@ -23,4 +23,5 @@
 
 #include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
+#include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/kernel/cpu/gemm.hpp"

@@ -9,11 +9,14 @@
 //   auto w = backend.prepare(matrix);         pack once
 //   backend.gemm(w, x, pipeline, y);          checks, then runs; as often as needed
 //   backend.gemm(matrix, x, pipeline, y);     the ReferenceBackend signature: checks, packs, runs
+//   CpuBackend<> mt(cpu::Threads{4});         up to 4 threads per call (thread_pool.hpp)
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -25,6 +28,7 @@
 #include "rmsmp/kernel/cpu/detail/avx2.hpp"
 #include "rmsmp/kernel/cpu/detail/generic.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
+#include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/quantize/activations.hpp"
 
@@ -67,11 +71,24 @@ inline void group_dots(ArchId arch, const PackedGroup& g, std::size_t i0, std::s
   throw Error("cpu backend: no kernel for " + std::string(arch_name(arch)));
 }
 
+/// How many threads a call uses: at most `threads`, one tile (4 rows of one group) each at
+/// least, and one per `min_work` multiply-adds at least (0: no such limit).
+inline int threads_for(int threads, std::size_t tiles, double multiply_adds, std::size_t min_work) {
+  double limit = std::min(static_cast<double>(threads), static_cast<double>(tiles));
+  if (min_work > 0) limit = std::min(limit, std::floor(multiply_adds / static_cast<double>(min_work)));
+  return limit < 1 ? 1 : static_cast<int>(limit);
+}
+
+/// The kernel. With a pool, the tiles (4 rows of one group, numbered across the groups in
+/// order) are split into contiguous, equal chunks, one per thread; every output is computed by
+/// one thread exactly as without a pool, so the results do not depend on the thread count.
 template <ActivationValue T, class Pipeline>
 void run_gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
-              const OutputView<typename Pipeline::output_type>& y) {
+              const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool = nullptr,
+              std::size_t min_work_per_thread = 0) {
   // Cheap shape and parameter checks: enough for memory safety even if the caller skipped
-  // check_gemm_arguments (which the backend always runs first).
+  // check_gemm_arguments (which the backend always runs first). All on the calling thread,
+  // before any work is handed out.
   rmsmp::detail::require(x.rows == w.cols(), "cpu gemm: the activations have K = " + std::to_string(x.rows) +
                                                  " rows but the packed weights have K = " + std::to_string(w.cols()));
   rmsmp::detail::require(y.rows == w.rows() && y.cols == x.cols, "cpu gemm: the output is " + std::to_string(y.rows) +
@@ -85,30 +102,54 @@ void run_gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, c
   const std::size_t Kp = w.padded_cols();
   const std::size_t blocks = Kp / PackedWeights::block;
   const auto N = static_cast<std::size_t>(x.cols);
-  const AlignedBytes xb = offset_binary_columns(x, Kp);
+  const AlignedBytes xb = offset_binary_columns(x, Kp);  // once per call, read-only afterwards
   // acc = sum level * (x - zp) = sum level * xu - zpu * sum level, xu - zpu = x - zp.
   const auto zpu = static_cast<std::uint32_t>(x.params.zero_point + (std::is_signed_v<T> ? 128 : 0));
   const int max_x = x.params.bits == 4 ? 15 : 255;
 
   constexpr std::size_t tile_rows = 4;
-  std::vector<std::uint32_t> dots(tile_rows * N);
-  for (const PackedGroup& g : w.groups()) {
-    const bool maddubs = pairs_fit_int16(g.max_level, max_x);
-    for (std::size_t i0 = 0; i0 < g.rows; i0 += tile_rows) {
-      const std::size_t count = std::min(tile_rows, g.rows - i0);
-      group_dots(arch, g, i0, count, xb.data(), Kp, N, blocks, maddubs, dots.data());
-      for (std::size_t r = 0; r < count; ++r) {
-        const int row = g.original_rows[i0 + r];
-        const std::uint32_t correction = zpu * static_cast<std::uint32_t>(g.row_sums[i0 + r]);
-        for (std::size_t n = 0; n < N; ++n) {
-          // Exact: the contract guarantees the true sum fits in int32, so the value modulo
-          // 2^32 names it uniquely.
-          const auto acc = static_cast<std::int32_t>(dots[r * N + n] - correction);
-          y(row, static_cast<int>(n)) = pipeline.apply(acc, row);
+  auto tiles_of = [](const PackedGroup& g) { return (g.rows + tile_rows - 1) / tile_rows; };
+
+  // Computes every output of tiles [first, last), with its own scratch.
+  auto run_tiles = [&](std::size_t first, std::size_t last) {
+    std::vector<std::uint32_t> dots(tile_rows * N);
+    std::size_t group_first = 0;  // number of the group's first tile
+    for (const PackedGroup& g : w.groups()) {
+      const std::size_t begin = std::max(first, group_first), end = std::min(last, group_first + tiles_of(g));
+      const bool maddubs = pairs_fit_int16(g.max_level, max_x);
+      for (std::size_t t = begin; t < end; ++t) {
+        const std::size_t i0 = (t - group_first) * tile_rows;
+        const std::size_t count = std::min(tile_rows, g.rows - i0);
+        group_dots(arch, g, i0, count, xb.data(), Kp, N, blocks, maddubs, dots.data());
+        for (std::size_t r = 0; r < count; ++r) {
+          const int row = g.original_rows[i0 + r];
+          const std::uint32_t correction = zpu * static_cast<std::uint32_t>(g.row_sums[i0 + r]);
+          for (std::size_t n = 0; n < N; ++n) {
+            // Exact: the contract guarantees the true sum fits in int32, so the value modulo
+            // 2^32 names it uniquely.
+            const auto acc = static_cast<std::int32_t>(dots[r * N + n] - correction);
+            y(row, static_cast<int>(n)) = pipeline.apply(acc, row);
+          }
         }
       }
+      group_first += tiles_of(g);
     }
-  }
+  };
+
+  std::size_t tiles = 0;
+  for (const PackedGroup& g : w.groups()) tiles += tiles_of(g);
+  const int parts = pool == nullptr ? 1
+                                    : threads_for(pool->size(), tiles,
+                                                  static_cast<double>(w.rows()) * static_cast<double>(Kp) *
+                                                      static_cast<double>(N),
+                                                  min_work_per_thread);
+  const auto p = static_cast<std::size_t>(parts);
+  auto part = [&](int i) {
+    const auto u = static_cast<std::size_t>(i);
+    run_tiles(tiles * u / p, tiles * (u + 1) / p);
+  };
+  // One part, a busy pool, or a call from inside a pool job: all on the calling thread.
+  if (parts == 1 || !pool->try_run(parts, part)) run_tiles(0, tiles);
 }
 
 }  // namespace detail
@@ -155,20 +196,28 @@ namespace rmsmp {
 /// Arch = cpu::dispatch picks cpu::best_available_arch() at construction (or the ArchId given
 /// to the constructor); Arch = cpu::generic / cpu::avx2 fixes the path. Constructing a
 /// backend for a path this machine cannot run throws rmsmp::Error.
+///
+/// Threads: cpu::Threads{n} lets one call use up to n threads (default 1: no pool). The
+/// n - 1 workers are started at construction and shared by copies of the backend (a
+/// shared_ptr). The backend is safe to call from several threads at once: one call at a time
+/// uses the pool, a call that finds it busy runs on its calling thread alone; so does a call
+/// made from inside a pool job. Results are bit-identical for every thread count.
 template <class Arch = cpu::dispatch>
   requires(std::same_as<Arch, cpu::dispatch> || cpu::Arch<Arch>)
 class CpuBackend {
  public:
   static constexpr std::string_view name = "cpu";
 
-  CpuBackend() : arch_(default_arch()) { cpu::require_runnable(arch_); }
-  explicit CpuBackend(cpu::ArchId forced)
+  CpuBackend() : CpuBackend(cpu::Threads{}) {}
+  explicit CpuBackend(cpu::Threads threads)
+      : arch_(runnable(default_arch())), threads_(threads), pool_(make_pool(threads)) {}
+  explicit CpuBackend(cpu::ArchId forced, cpu::Threads threads = {})
     requires std::same_as<Arch, cpu::dispatch>
-      : arch_(forced) {
-    cpu::require_runnable(arch_);
-  }
+      : arch_(runnable(forced)), threads_(threads), pool_(make_pool(threads)) {}
 
   cpu::ArchId arch() const { return arch_; }
+  /// The thread settings given at construction (threads().count = the most one call uses).
+  cpu::Threads threads() const { return threads_; }
 
   /// Packs `matrix` once for every later gemm call on it.
   template <class Mix>
@@ -183,7 +232,7 @@ class CpuBackend {
   void gemm(const cpu::PreparedMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
     check_gemm_arguments(weights.matrix(), x, pipeline, y);
-    cpu::detail::run_gemm(arch_, weights.packed(), x, pipeline, y);
+    cpu::detail::run_gemm(arch_, weights.packed(), x, pipeline, y, pool_.get(), threads_.min_work_per_thread);
   }
 
   /// The ReferenceBackend signature. Packs the matrix on every call (O(M*K) extra work):
@@ -192,7 +241,8 @@ class CpuBackend {
   void gemm(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
     check_gemm_arguments(weights, x, pipeline, y);
-    cpu::detail::run_gemm(arch_, cpu::PackedWeights(weights), x, pipeline, y);
+    cpu::detail::run_gemm(arch_, cpu::PackedWeights(weights), x, pipeline, y, pool_.get(),
+                          threads_.min_work_per_thread);
   }
 
   /// Returning a new M x N matrix, like reference::gemm.
@@ -205,6 +255,14 @@ class CpuBackend {
   }
 
  private:
+  static cpu::ArchId runnable(cpu::ArchId a) {
+    cpu::require_runnable(a);
+    return a;
+  }
+  // Throws rmsmp::Error for a count below 1.
+  static std::shared_ptr<cpu::detail::ThreadPool> make_pool(cpu::Threads threads) {
+    return threads.count == 1 ? nullptr : std::make_shared<cpu::detail::ThreadPool>(threads.count);
+  }
   static cpu::ArchId default_arch() {
     if constexpr (std::same_as<Arch, cpu::dispatch>)
       return cpu::best_available_arch();
@@ -221,6 +279,8 @@ class CpuBackend {
   }
 
   cpu::ArchId arch_;
+  cpu::Threads threads_;
+  std::shared_ptr<cpu::detail::ThreadPool> pool_;  // null for one thread
 };
 
 }  // namespace rmsmp
