@@ -208,7 +208,7 @@ TEST_CASE("thread settings of the backend", "[cpu][threads]") {
   REQUIRE(a.gemm(w, x.view(), OutputPipeline<>{}) == b.gemm(w, x.view(), OutputPipeline<>{}));
 }
 
-TEST_CASE("tiles are split into contiguous chunks; small calls and nested calls stay on the caller",
+TEST_CASE("tiles are split into contiguous chunks, and small or nested calls stay on the caller",
           "[cpu][threads]") {
   const auto m = random_static<AllFixed8>(40, 64);  // one group, 10 tiles, rows in order
   const cpu::PackedWeights w(m);
