@@ -28,6 +28,7 @@ struct Case {
   std::string name;  // shape part of the benchmark name, e.g. "4096x4096x1_hot"
   Shape s;
   bool cold = false;  // rotate through copies of the weights that do not fit in the last-level cache
+  int threads = 1;    // threads of rmsmp's CpuBackend (the peers always run on one)
 };
 
 inline void set_counters(benchmark::State& state, const Shape& s, double weight_bytes) {
