@@ -25,3 +25,5 @@
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/kernel/cpu/gemm.hpp"
+
+#include "rmsmp/model/float_model.hpp"
