@@ -178,6 +178,13 @@ class ByteReader {
 
   const std::string& context() const { return context_; }
   [[noreturn]] void fail(const std::string& problem) const { detail::fail(context_ + ": " + problem); }
+  /// Re-throws an error from a constructor (e.g. DynamicRowMix's) with this reader's context.
+  [[noreturn]] void fail(const Error& error) const {
+    constexpr std::string_view prefix = "rmsmp: ";
+    std::string_view what = error.what();
+    if (what.substr(0, prefix.size()) == prefix) what.remove_prefix(prefix.size());
+    fail(std::string(what));
+  }
 
  private:
   void need(std::size_t n, const char* what) const {
