@@ -43,6 +43,15 @@ constexpr std::array<std::uint32_t, 256> make_crc32_table() {
 
 inline constexpr std::array<std::uint32_t, 256> crc32_table = make_crc32_table();
 
+/// An Error's message without the "rmsmp: " every Error starts with, to re-throw it inside a
+/// message that says where it happened.
+inline std::string message_of(const Error& error) {
+  constexpr std::string_view prefix = "rmsmp: ";
+  std::string_view what = error.what();
+  if (what.substr(0, prefix.size()) == prefix) what.remove_prefix(prefix.size());
+  return std::string(what);
+}
+
 /// Reads a whole file; `what` names it in errors ("model file", ".npy file").
 inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, std::string_view what) {
   std::error_code ec;
@@ -179,12 +188,7 @@ class ByteReader {
   const std::string& context() const { return context_; }
   [[noreturn]] void fail(const std::string& problem) const { detail::fail(context_ + ": " + problem); }
   /// Re-throws an error from a constructor (e.g. DynamicRowMix's) with this reader's context.
-  [[noreturn]] void fail(const Error& error) const {
-    constexpr std::string_view prefix = "rmsmp: ";
-    std::string_view what = error.what();
-    if (what.substr(0, prefix.size()) == prefix) what.remove_prefix(prefix.size());
-    fail(std::string(what));
-  }
+  [[noreturn]] void fail(const Error& error) const { fail(detail::message_of(error)); }
 
  private:
   void need(std::size_t n, const char* what) const {
