@@ -1,5 +1,5 @@
 // rmsmp/rmsmp.hpp — everything public, in data-path order:
-// scheme -> quantize/assign -> pack -> output pipeline -> kernel.
+// scheme -> quantize/assign -> pack -> output pipeline -> kernel -> model -> io.
 #pragma once
 
 #include "rmsmp/version.hpp"
@@ -27,3 +27,13 @@
 #include "rmsmp/kernel/cpu/gemm.hpp"
 
 #include "rmsmp/model/float_model.hpp"
+#include "rmsmp/model/float_model_check.hpp"
+
+#include "rmsmp/io/binary_file.hpp"
+#include "rmsmp/io/serialize.hpp"
+#include "rmsmp/io/ndarray.hpp"
+#include "rmsmp/io/npy.hpp"
+#include "rmsmp/io/float_model_manifest.hpp"
+#if __has_include(<zlib.h>)  // io/idx.hpp needs zlib; see its comment
+#include "rmsmp/io/idx.hpp"
+#endif
