@@ -64,6 +64,13 @@ constexpr ElementType element_type_of() {
   else return ElementType::int64;
 }
 
+namespace detail {
+/// The unsigned integer as wide as T, to move T's bytes in a fixed (little-endian) order.
+template <class T>
+using same_width_unsigned = std::conditional_t<sizeof(T) == 1, std::uint8_t,
+                                               std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
+}  // namespace detail
+
 struct NdArray {
   ElementType type = ElementType::float32;
   std::vector<std::int64_t> shape;  ///< empty for a scalar (one element)
@@ -85,8 +92,7 @@ struct NdArray {
     if constexpr (std::endian::native == std::endian::little) {
       if (!out.empty()) std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
     } else {
-      using Bits = std::conditional_t<sizeof(T) == 1, std::uint8_t,
-                                      std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
+      using Bits = detail::same_width_unsigned<T>;
       for (std::size_t i = 0; i < out.size(); ++i) {
         Bits v = 0;
         for (std::size_t b = 0; b < sizeof(T); ++b) v = static_cast<Bits>(v | Bits{bytes[i * sizeof(T) + b]} << (8 * b));
@@ -104,9 +110,8 @@ struct NdArray {
     detail::require(a.element_count() == static_cast<std::int64_t>(values.size()),
                     "array of " + std::to_string(values.size()) + " values does not fill its shape");
     a.bytes.resize(values.size() * sizeof(T));
+    using Bits = detail::same_width_unsigned<T>;
     for (std::size_t i = 0; i < values.size(); ++i) {
-      using Bits = std::conditional_t<sizeof(T) == 1, std::uint8_t,
-                                      std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
       const Bits v = std::bit_cast<Bits>(values[i]);
       for (std::size_t b = 0; b < sizeof(T); ++b) a.bytes[i * sizeof(T) + b] = static_cast<std::uint8_t>(v >> (8 * b));
     }
