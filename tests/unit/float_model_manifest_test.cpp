@@ -128,7 +128,7 @@ struct ManifestDir {
   }
   // input [1, 8, 8] -> conv 3x3 pad 1 -> [4, 8, 8] -> relu -> pool 2 -> [4, 4, 4] -> flatten -> fc -> [3]
   static std::string layers(const std::string& extra_layer = "", const std::string& fc_weight = "fc.w.npy") {
-    return R"([{"op": "conv2d", "name": "c", "weight": "c.w.npy", "bias": "c.b.npy", "stride": 1, "padding": 1},
+    return R"([{"op": "conv2d", "name": "c", "weight": "c.w.npy", "bias": "c.b.npy", "kernel": 3, "stride": 1, "padding": 1},
                {"op": "relu", "name": "r"},
                {"op": "max_pool2d", "name": "p", "kernel": 2},
                {"op": "flatten", "name": "f"},
@@ -279,6 +279,8 @@ TEST_CASE("bad manifests are rejected naming the layer and field", "[float_model
           "expects 1 input channels but its input [4, 4, 4] has 4");
   rejects(with_layer(R"({"op": "conv2d", "name": "c2", "input": "input", "weight": "c.w.npy", "bias": "fc.w.npy"})"),
           "layer 5 'c2' (conv2d): bias shape [3, 64] must be [4]");
+  rejects(with_layer(R"({"op": "conv2d", "name": "c2", "input": "input", "weight": "c.w.npy", "kernel": [3, 2]})"),
+          "layer 5 'c2' (conv2d): kernel 3x2 disagrees with the weight shape [4, 1, 3, 3]");
   rejects(with_layer(R"({"op": "conv2d", "name": "c2", "input": "input", "weight": "c.w.npy", "padding": [0, -1]})"),
           "\"padding\"[1] is -1");
 

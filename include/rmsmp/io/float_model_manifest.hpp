@@ -237,15 +237,17 @@ class ManifestReader {
     if (op_name == "linear" || op_name == "conv2d") {
       const bool conv = op_name == "conv2d";
       l.op = conv ? LayerOp::conv2d : LayerOp::linear;
-      if (conv) allow_only(v, {"op", "name", "input", "weight", "bias", "stride", "padding"}, where);
+      if (conv) allow_only(v, {"op", "name", "input", "weight", "bias", "kernel", "stride", "padding"}, where);
       else allow_only(v, {"op", "name", "input", "weight", "bias"}, where);
       l.weight = tensor(v, "weight", where);
       if (v.contains("bias")) l.bias = tensor(v, "bias", where);
       if (conv) {
+        // The kernel size is the weight's; an explicit "kernel" must agree (check_float_model).
         if (l.weight.shape.size() == 4) {
           l.kernel_h = static_cast<int>(std::min<std::int64_t>(l.weight.shape[2], 1 << 16));
           l.kernel_w = static_cast<int>(std::min<std::int64_t>(l.weight.shape[3], 1 << 16));
         }
+        std::tie(l.kernel_h, l.kernel_w) = pair(v, "kernel", where, 1, {l.kernel_h, l.kernel_w});
         std::tie(l.stride_h, l.stride_w) = pair(v, "stride", where, 1, {1, 1});
         std::tie(l.padding_h, l.padding_w) = pair(v, "padding", where, 0, {0, 0});
       }
