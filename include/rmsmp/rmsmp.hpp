@@ -34,6 +34,7 @@
 #include "rmsmp/io/ndarray.hpp"
 #include "rmsmp/io/npy.hpp"
 #include "rmsmp/io/float_model_manifest.hpp"
-#if __has_include(<zlib.h>)  // io/idx.hpp needs zlib; see its comment
+#if __has_include(<zlib.h>)  // these two need zlib; see io/idx.hpp
 #include "rmsmp/io/idx.hpp"
+#include "rmsmp/io/array_file.hpp"
 #endif

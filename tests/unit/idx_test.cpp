@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "rmsmp/io/array_file.hpp"
 #include "rmsmp/io/idx.hpp"
+#include "rmsmp/io/npy.hpp"
 
 using namespace rmsmp;
 
@@ -117,6 +119,22 @@ TEST_CASE("malformed IDX files are rejected with a message naming the problem", 
   bad[bad.size() - 6] ^= 0xFF;  // CRC-32 in the gzip trailer
   rejects(bad, "corrupted gzip data (incorrect data check)");
   CHECK_THROWS_WITH(read_idx("/nonexistent/train.idx"), Catch::Contains("cannot open IDX file"));
+}
+
+TEST_CASE("read_array_file tells .npy from IDX by content", "[idx]") {
+  const std::vector<std::uint8_t> img = pixels(2 * 3 * 4);
+  const std::vector<std::uint8_t> idx = idx_file(0x08, {2, 3, 4}, img);
+  const std::vector<std::uint8_t> npy = npy_bytes(NdArray::from_values<std::uint8_t>({2, 3, 4}, img));
+  for (const auto& file : {idx, gzip(idx), npy}) {
+    const NdArray a = parse_array_file(file, "data");
+    CHECK(a.shape == std::vector<std::int64_t>{2, 3, 4});
+    CHECK(a.values<std::uint8_t>() == img);
+  }
+  const auto path = std::filesystem::temp_directory_path() / "rmsmp_array_file_test.idx";  // a .npy, whatever the name
+  detail::write_file_bytes(path, npy, "test file");
+  CHECK(read_array_file(path).values<std::uint8_t>() == img);
+  std::filesystem::remove(path);
+  CHECK_THROWS_WITH(parse_array_file(std::vector<std::uint8_t>{1, 2, 3}, "data"), Catch::Contains("data: not an IDX file"));
 }
 
 TEST_CASE("reads Debian's Fashion-MNIST files", "[idx]") {
