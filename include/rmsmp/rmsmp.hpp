@@ -1,5 +1,8 @@
 // rmsmp/rmsmp.hpp — everything public, in data-path order:
 // scheme -> quantize/assign -> pack -> output pipeline -> kernel -> model -> io.
+// Not included: rmsmp/io/float_model_manifest.hpp. It brings in nlohmann/json.hpp, which
+// nearly doubles the compile time of every file that includes this one; include it where
+// manifests are read.
 #pragma once
 
 #include "rmsmp/version.hpp"
@@ -33,7 +36,6 @@
 #include "rmsmp/io/serialize.hpp"
 #include "rmsmp/io/ndarray.hpp"
 #include "rmsmp/io/npy.hpp"
-#include "rmsmp/io/float_model_manifest.hpp"
 #if __has_include(<zlib.h>)  // these two need zlib; see io/idx.hpp
 #include "rmsmp/io/idx.hpp"
 #include "rmsmp/io/array_file.hpp"
