@@ -24,6 +24,10 @@ namespace rmsmp {
 enum class ScaleMethod {
   max_abs,            ///< clip at max|w|: no weight saturates
   min_squared_error,  ///< clip searched on a grid; minimises sum (w - scale*level)^2
+  /// The same grid; minimises sum h_k (w_k - scale*level_k)^2 with h = diag(H), the Hessian
+  /// of the layer's inputs. Needs that Hessian: only quantize_layer and
+  /// choose_row_scale_weighted (quantize/weighted_scale_search.hpp) accept it.
+  min_hessian_error,
 };
 
 /// Number of clipping points min_squared_error tries: clip = max|w| * (G - i) / G, i < G.
@@ -116,6 +120,9 @@ inline void encode_finite_row(const RoundingTable& table, std::span<const float>
 
 inline float choose_finite_row_scale(const CodeBook& book, const RoundingTable& table, std::span<const float> weights,
                                      ScaleMethod method) {
+  if (method == ScaleMethod::min_hessian_error)
+    fail("ScaleMethod::min_hessian_error needs the layer's Hessian: use quantize_layer "
+         "(rmsmp/quantize/layer_quantizer.hpp) or choose_row_scale_weighted");
   double max_abs = 0.0;
   for (float w : weights) max_abs = std::max(max_abs, static_cast<double>(std::fabs(w)));
   const float max_abs_scale = scale_for_clip(max_abs, book.max_level);
