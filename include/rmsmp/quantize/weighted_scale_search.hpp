@@ -7,11 +7,13 @@
 // Why not brute force: encoding a 4096-wide row 100 times per scheme costs 400k roundings per
 // row, i.e. seconds for a 4096 x 4096 layer. Rounding to the nearest level splits the sorted
 // |w| into one bin per level, so with prefix sums of h, h|w| and h w^2 over the sorted row the
-// error of a candidate is a sum over bins, each bin found by binary search:
-// O(levels * log K) per candidate after one O(K log K) sort per row (shared by all schemes).
+// error of a candidate is a sum over bins, each bin found by a short search: O(bins * log K)
+// per candidate after one radix sort per row (shared by all schemes), and the search stops as
+// soon as clipping alone costs more than the best candidate so far.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -33,11 +35,7 @@ class SortedRow {
   /// `importance` non-negative and finite, one per weight.
   void assign(std::span<const float> weights, std::span<const double> importance) {
     const std::size_t n = weights.size();
-    keys_.resize(n);
-    // |w| as float bits is monotonic in |w|: sort (bits, column) pairs as one integer key.
-    for (std::size_t k = 0; k < n; ++k)
-      keys_[k] = (static_cast<std::uint64_t>(std::bit_cast<std::uint32_t>(std::fabs(weights[k]))) << 32) | k;
-    std::sort(keys_.begin(), keys_.end());
+    sort_by_magnitude(weights);
     abs_.resize(n);
     p0_.assign(n + 1, 0.0);
     p1_.assign(n + 1, 0.0);
@@ -55,37 +53,80 @@ class SortedRow {
 
   double max_abs() const { return abs_.empty() ? 0.0 : abs_.back(); }
 
+  /// Lower bound of weighted_error: the error of the weights at or beyond the largest level,
+  /// sum over |w| >= scale * max_level of h (|w| - scale * max_level)^2. It only grows as the
+  /// scale shrinks, which lets the search stop early.
+  double clipping_error(double scale, int max_level) const {
+    const double top = scale * max_level;
+    const std::size_t lo = static_cast<std::size_t>(std::lower_bound(abs_.begin(), abs_.end(), top) - abs_.begin());
+    return bin_error(lo, abs_.size(), top);
+  }
+
   /// sum h (|w| - scale * level(|w|))^2 with level() the rounding of `table` at `scale`.
   /// A weight exactly on a rounding midpoint may land in the neighbouring bin (the products
   /// midpoint * scale are rounded); that moves the ranking of candidates by at most one ulp-sized
   /// term, and the codes themselves are always computed by encode_row.
   double weighted_error(const RoundingTable& table, double scale) const {
     const std::size_t n = abs_.size();
+    const int last = table.count - 1;
+    std::array<double, 127> bound{};  // bound[j]: |w| at or beyond it rounds above level j
+    for (int j = 0; j < last; ++j) bound[static_cast<std::size_t>(j)] = table.midpoint[static_cast<std::size_t>(j)] * scale;
     double error = 0.0;
-    std::size_t lo = 0;
-    for (int j = 0; j < table.count && lo < n; ++j) {
-      std::size_t hi = n;
-      if (j + 1 < table.count) {
-        const double bound = table.midpoint[static_cast<std::size_t>(j)] * scale;
-        hi = static_cast<std::size_t>(std::lower_bound(abs_.begin() + static_cast<std::ptrdiff_t>(lo), abs_.end(), bound) -
-                                      abs_.begin());
-      }
-      if (hi > lo) {
-        const double level = scale * table.magnitude[static_cast<std::size_t>(j)];
-        const double s0 = p0_[hi] - p0_[lo], s1 = p1_[hi] - p1_[lo], s2 = p2_[hi] - p2_[lo];
-        error += s2 - 2.0 * level * s1 + level * level * s0;
-      }
+    // Visit only the bins that hold weights: find the bin of the next weight, then gallop to
+    // the end of that bin (cheap for the many small bins of an 8-bit code book).
+    for (std::size_t lo = 0; lo < n;) {
+      const int j = static_cast<int>(std::upper_bound(bound.begin(), bound.begin() + last, abs_[lo]) - bound.begin());
+      const std::size_t hi = j < last ? gallop_lower_bound(lo, bound[static_cast<std::size_t>(j)]) : n;
+      error += bin_error(lo, hi, scale * table.magnitude[static_cast<std::size_t>(j)]);
       lo = hi;
     }
     return error;
   }
 
  private:
-  std::vector<std::uint64_t> keys_;
+  double bin_error(std::size_t lo, std::size_t hi, double level) const {
+    const double s0 = p0_[hi] - p0_[lo], s1 = p1_[hi] - p1_[lo], s2 = p2_[hi] - p2_[lo];
+    return s2 - 2.0 * level * s1 + level * level * s0;
+  }
+
+  /// First index >= lo whose |w| is >= value, searching outwards from lo (abs_[lo] < value).
+  std::size_t gallop_lower_bound(std::size_t lo, double value) const {
+    const std::size_t n = abs_.size();
+    std::size_t step = 1;
+    while (lo + step < n && abs_[lo + step] < value) step *= 2;
+    const auto first = abs_.begin() + static_cast<std::ptrdiff_t>(lo + step / 2 + 1);
+    const auto last = abs_.begin() + static_cast<std::ptrdiff_t>(std::min(n, lo + step));
+    return static_cast<std::size_t>(std::lower_bound(first, last, value) - abs_.begin());
+  }
+
+  /// keys_ = (bits of |w|) << 32 | column, ascending: a least-significant-digit radix sort
+  /// (|w| as float bits is monotonic in |w|; finite weights need 31 bits, three 11-bit digits).
+  void sort_by_magnitude(std::span<const float> weights) {
+    const std::size_t n = weights.size();
+    keys_.resize(n);
+    scratch_.resize(n);
+    for (std::size_t k = 0; k < n; ++k)
+      keys_[k] = (static_cast<std::uint64_t>(std::bit_cast<std::uint32_t>(std::fabs(weights[k]))) << 32) | k;
+    constexpr int digit_bits = 11;
+    constexpr std::size_t buckets = std::size_t{1} << digit_bits;
+    for (int shift = 32; shift < 64; shift += digit_bits) {
+      count_.assign(buckets + 1, 0);
+      for (std::uint64_t key : keys_) ++count_[((key >> shift) & (buckets - 1)) + 1];
+      if (count_[((keys_[0] >> shift) & (buckets - 1)) + 1] == n) continue;  // one digit value: already in order
+      for (std::size_t b = 1; b <= buckets; ++b) count_[b] += count_[b - 1];
+      for (std::uint64_t key : keys_) scratch_[count_[(key >> shift) & (buckets - 1)]++] = key;
+      keys_.swap(scratch_);
+    }
+  }
+
+  std::vector<std::uint64_t> keys_, scratch_;
+  std::vector<std::size_t> count_;
   std::vector<double> abs_, p0_, p1_, p2_;
 };
 
 /// The min_hessian_error scale of a sorted row (same candidates and tie rule as min_squared_error).
+/// Candidates are visited from the largest clip down; once the clipping error alone exceeds the
+/// best error found (with a margin for rounding), no smaller clip can win and the search stops.
 inline float choose_weighted_scale(const CodeBook& book, const RoundingTable& table, const SortedRow& row) {
   const double max_abs = row.max_abs();
   const float max_abs_scale = scale_for_clip(max_abs, book.max_level);
@@ -96,6 +137,7 @@ inline float choose_weighted_scale(const CodeBook& book, const RoundingTable& ta
     const double clip = max_abs * (mse_clip_candidates - i) / mse_clip_candidates;
     const float scale = scale_for_clip(clip, book.max_level);
     if (scale == 0.0f) break;
+    if (row.clipping_error(scale, book.max_level) > best_error * (1.0 + 1e-9)) break;
     const double error = row.weighted_error(table, scale);
     if (error < best_error) {  // strict: ties keep the larger clip
       best_error = error;
