@@ -117,7 +117,6 @@ TEST_CASE("quantize_layer reports the Hessian-weighted cost of every row and sch
   CHECK(rep.costs.col(2).sum() < 0.05 * rep.costs.col(1).sum());
   CHECK(rep.output_error == Approx(rep.assigned_cost));
   CHECK(rep.output_error == Approx(total_output_error(l, q.matrix)).epsilon(1e-4));
-  CHECK(rep.output_energy == Approx((l.w.cast<double>() * l.x.cast<double>()).squaredNorm() / 64.0).epsilon(1e-4));
   CHECK(q.matrix.assignment() == rep.assignment);
   CHECK(q.matrix.row_scales() == rep.scales);
 }
@@ -151,8 +150,9 @@ TEST_CASE("quantize_layer with compensation lowers the output error and keeps a 
   const double before = total_output_error(l, plain.matrix);
   const double after = total_output_error(l, compensated.matrix);
   CHECK(compensated.report.output_error == Approx(after).epsilon(1e-4));
+  const double energy = (l.w.cast<double>() * l.x.cast<double>()).squaredNorm() / 300.0;
   std::printf("quantize_layer 64x80, 300 samples: output error %.4g -> %.4g with compensation (%.2fx), %.3g%% of the output energy\n",
-              before, after, before / after, 100.0 * after / compensated.report.output_energy);
+              before, after, before / after, 100.0 * after / energy);
   CHECK(after < 0.8 * before);
   const auto counts = Mix60_35_5::row_counts(64);
   CHECK(compensated.matrix.bits_per_weight() == Approx((counts[0] * 4 + counts[1] * 4 + counts[2] * 8) / 64.0));

@@ -48,7 +48,6 @@ struct LayerQuantizationReport {
   std::vector<float> scales;         ///< the chosen row scales
   double assigned_cost = 0.0;        ///< sum_i costs(i, s(i)): the total error of plain rounding
   double output_error = 0.0;         ///< sum_i d_i^T H d_i of the returned matrix (after compensation)
-  double output_energy = 0.0;        ///< sum_i w_i^T H w_i: output_error / output_energy is relative
 };
 
 template <class Mix>
@@ -98,6 +97,24 @@ class RowErrorMeter {
   Eigen::MatrixXf hessian_;
 };
 
+/// Rounds one column of weights, each row at its own scale (all rows one scheme): the codes
+/// (RoundingTable::encode's rule) and the rounding errors w - scale * level. The division and
+/// the level search run as a separate pass over the rows, which the compiler vectorises.
+inline void round_column(const RoundingTable& table, const CodeBook& book, Eigen::Ref<const Eigen::VectorXf> weights,
+                         Eigen::Ref<const Eigen::VectorXf> scales, Eigen::Ref<Eigen::Matrix<std::uint8_t, Eigen::Dynamic, 1>> codes,
+                         Eigen::Ref<Eigen::VectorXf> error, Eigen::VectorXi& level_index) {
+  const Eigen::Index rows = weights.size();
+  for (Eigen::Index r = 0; r < rows; ++r)
+    level_index[r] = table.nearest_index(std::fabs(static_cast<double>(weights[r]) / static_cast<double>(scales[r])));
+  for (Eigen::Index r = 0; r < rows; ++r) {
+    const auto i = static_cast<std::size_t>(level_index[r]);
+    std::uint8_t code = table.code[i];
+    if (weights[r] < 0.0f && table.magnitude[i] != 0) code = static_cast<std::uint8_t>(code | table.sign_bit);
+    codes[r] = code;
+    error[r] = weights[r] - scales[r] * static_cast<float>(book.level[code]);
+  }
+}
+
 struct LayerCodes {
   LayerQuantizationReport report;
   CodeMatrix codes;
@@ -127,10 +144,14 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
   // Scales: one sort per row serves every scheme's Hessian-weighted search.
   const Eigen::VectorXd importance = hessian.diagonal().cwiseMax(0.0);
   report.candidate_scales.resize(rows, static_cast<Eigen::Index>(n));
-  const Eigen::MatrixXf rows_contiguous = weights.transpose();  // column r = row r of the weights
+  // Rows are copied out in panels: a row-major panel of a few rows reads the column-major
+  // weights one cache line per column, where a whole transpose would miss the cache per element.
+  constexpr Eigen::Index panel_rows = 16;
+  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> panel;
   SortedRow sorted;
   for (Eigen::Index r = 0; r < rows; ++r) {
-    const std::span<const float> row(rows_contiguous.col(r).data(), static_cast<std::size_t>(depth));
+    if (r % panel_rows == 0) panel = weights.middleRows(r, std::min(panel_rows, rows - r));
+    const std::span<const float> row(panel.row(r % panel_rows).data(), static_cast<std::size_t>(depth));
     if (options.scale_method == ScaleMethod::min_hessian_error)
       sorted.assign(row, std::span<const double>(importance.data(), static_cast<std::size_t>(depth)));
     for (std::size_t j = 0; j < n; ++j)
@@ -145,17 +166,13 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
   report.costs.resize(rows, static_cast<Eigen::Index>(n));
   std::vector<CodeMatrix> scheme_codes(n);
   Eigen::MatrixXf error(rows, depth);
+  Eigen::VectorXi level_index(rows);
   for (std::size_t j = 0; j < n; ++j) {
     CodeMatrix& codes = scheme_codes[j];
     codes.resize(rows, depth);
     const auto scales = report.candidate_scales.col(static_cast<Eigen::Index>(j));
     for (Eigen::Index k = 0; k < depth; ++k)
-      for (Eigen::Index r = 0; r < rows; ++r) {
-        const float w = weights(r, k);
-        const std::uint8_t code = tables[j].encode(static_cast<double>(w) / static_cast<double>(scales[r]));
-        codes(r, k) = code;
-        error(r, k) = w - scales[r] * static_cast<float>(books[j].level[code]);
-      }
+      round_column(tables[j], books[j], weights.col(k), scales, codes.col(k), error.col(k), level_index);
     report.costs.col(static_cast<Eigen::Index>(j)) = meter(error);
   }
 
@@ -183,7 +200,6 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
       for (Eigen::Index r = 0; r < rows; ++r) out.codes(r, k) = scheme_codes[chosen[static_cast<std::size_t>(r)]](r, k);
     report.output_error = report.assigned_cost;
   }
-  report.output_energy = meter(weights).sum();
   return out;
 }
 
