@@ -96,12 +96,14 @@ double output_error(const Eigen::MatrixXf& w, const Eigen::MatrixXf& q, const Ei
 
 TEST_CASE("inverse_cholesky_upper is the upper Cholesky factor of the inverse") {
   std::mt19937 rng(3);
-  const Eigen::MatrixXd h = rmsmp::detail::damped_hessian(hessian_of(correlated_inputs(20, 50, rng)), 0.01);
-  const Eigen::MatrixXd u = rmsmp::detail::inverse_cholesky_upper(h);
-  CHECK(u.triangularView<Eigen::StrictlyLower>().toDenseMatrix().cwiseAbs().maxCoeff() == 0.0);
-  CHECK(u.diagonal().minCoeff() > 0.0);
-  const Eigen::MatrixXd identity = u.transpose() * u * h;
-  CHECK((identity - Eigen::MatrixXd::Identity(20, 20)).cwiseAbs().maxCoeff() < 1e-8);
+  for (int k : {20, 300}) {  // 300: several blocks of the blocked triangular inverse
+    const Eigen::MatrixXd h = rmsmp::detail::damped_hessian(hessian_of(correlated_inputs(k, 2 * k, rng)), 0.01);
+    const Eigen::MatrixXd u = rmsmp::detail::inverse_cholesky_upper(h);
+    CHECK(u.triangularView<Eigen::StrictlyLower>().toDenseMatrix().cwiseAbs().maxCoeff() == 0.0);
+    CHECK(u.diagonal().minCoeff() > 0.0);
+    const Eigen::MatrixXd identity = u.transpose() * u * h;
+    CHECK((identity - Eigen::MatrixXd::Identity(k, k)).cwiseAbs().maxCoeff() < 1e-8);
+  }
 }
 
 TEST_CASE("damped_hessian adds relative damping and revives dead inputs") {

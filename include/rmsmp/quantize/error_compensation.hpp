@@ -50,15 +50,26 @@ inline Eigen::MatrixXd damped_hessian(const Eigen::Ref<const Eigen::MatrixXd>& h
 
 /// Upper-triangular U with U^T U = h^-1 (h symmetric positive definite). With J the reversal
 /// permutation and J h J = L L^T, h = R R^T for the upper-triangular R = J L J, so
-/// h^-1 = (R^-1)^T R^-1 and U = R^-1 = J L^-1 J: one Cholesky and one triangular inverse.
+/// h^-1 = (R^-1)^T R^-1 and U = R^-1 = J L^-1 J: one Cholesky and one triangular inverse
+/// (about 2K^3/3 flops in double, where inverting h and factoring again would take 2K^3).
 inline Eigen::MatrixXd inverse_cholesky_upper(const Eigen::Ref<const Eigen::MatrixXd>& h) {
   const Eigen::Index k = h.rows();
   const Eigen::MatrixXd reversed = h.reverse();  // J h J
   const Eigen::LLT<Eigen::MatrixXd> llt(reversed);
   if (llt.info() != Eigen::Success)
     fail("error compensation: the damped Hessian is not positive definite; increase CompensationOptions::damping");
-  Eigen::MatrixXd l_inverse = Eigen::MatrixXd::Identity(k, k);
-  llt.matrixL().solveInPlace(l_inverse);
+  // L^-1 is lower triangular: block column [first, first + width) is zero above row `first`
+  // and solves the trailing block of L against the identity, K^3/3 flops instead of the
+  // K^3 of solving against the whole identity.
+  const Eigen::MatrixXd l = llt.matrixL();
+  Eigen::MatrixXd l_inverse = Eigen::MatrixXd::Zero(k, k);
+  constexpr Eigen::Index width = 128;
+  for (Eigen::Index first = 0; first < k; first += width) {
+    const Eigen::Index cols = std::min(width, k - first), tail = k - first;
+    auto block = l_inverse.block(first, first, tail, cols);
+    block.topRows(cols).setIdentity();
+    l.bottomRightCorner(tail, tail).triangularView<Eigen::Lower>().solveInPlace(block);
+  }
   Eigen::MatrixXd u = l_inverse.reverse();
   u.triangularView<Eigen::StrictlyLower>().setZero();
   return u;
