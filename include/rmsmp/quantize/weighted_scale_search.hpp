@@ -75,7 +75,7 @@ class SortedRow {
     // Visit only the bins that hold weights: find the bin of the next weight, then gallop to
     // the end of that bin (cheap for the many small bins of an 8-bit code book).
     for (std::size_t lo = 0; lo < n;) {
-      const int j = static_cast<int>(std::upper_bound(bound.begin(), bound.begin() + last, abs_[lo]) - bound.begin());
+      const int j = bin_of(table, bound, scale, abs_[lo]);
       const std::size_t hi = j < last ? gallop_lower_bound(lo, bound[static_cast<std::size_t>(j)]) : n;
       error += bin_error(lo, hi, scale * table.magnitude[static_cast<std::size_t>(j)]);
       lo = hi;
@@ -87,6 +87,23 @@ class SortedRow {
   double bin_error(std::size_t lo, std::size_t hi, double level) const {
     const double s0 = p0_[hi] - p0_[lo], s1 = p1_[hi] - p1_[lo], s2 = p2_[hi] - p2_[lo];
     return s2 - 2.0 * level * s1 + level * level * s0;
+  }
+
+  /// Bin of |w| = a: the number of bounds at or below a (bound[j] = midpoint[j] * scale).
+  static int bin_of(const RoundingTable& table, const std::array<double, 127>& bound, double scale, double a) {
+    const int last = table.count - 1;
+    if (table.count <= RoundingTable::small_count) {
+      int j = 0;
+      for (int m = 0; m < last; ++m) j += bound[static_cast<std::size_t>(m)] <= a;
+      return j;
+    }
+    if (table.consecutive) {  // bound[j] = (j + 1/2) * scale: guess, then settle against the bounds
+      int j = static_cast<int>(std::min(static_cast<double>(last), std::floor(a / scale + 0.5)));
+      while (j < last && bound[static_cast<std::size_t>(j)] <= a) ++j;
+      while (j > 0 && bound[static_cast<std::size_t>(j - 1)] > a) --j;
+      return j;
+    }
+    return static_cast<int>(std::upper_bound(bound.begin(), bound.begin() + last, a) - bound.begin());
   }
 
   /// First index >= lo whose |w| is >= value, searching outwards from lo (abs_[lo] < value).
