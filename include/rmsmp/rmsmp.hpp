@@ -12,11 +12,17 @@
 #include "rmsmp/scheme/row_mix.hpp"
 
 #include "rmsmp/quantize/row_quantizer.hpp"
+#include "rmsmp/quantize/weighted_scale_search.hpp"
 #include "rmsmp/quantize/assignment.hpp"
+#include "rmsmp/quantize/hessian.hpp"
+#include "rmsmp/quantize/min_cost_assignment.hpp"
+#include "rmsmp/quantize/assignment_rules.hpp"
+#include "rmsmp/quantize/error_compensation.hpp"
 #include "rmsmp/quantize/activations.hpp"
 
 #include "rmsmp/pack/packed_codes.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
+#include "rmsmp/quantize/layer_quantizer.hpp"
 
 #include "rmsmp/output/fixed_point_multiplier.hpp"
 #include "rmsmp/output/pipeline.hpp"

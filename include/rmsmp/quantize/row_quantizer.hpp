@@ -24,6 +24,10 @@ namespace rmsmp {
 enum class ScaleMethod {
   max_abs,            ///< clip at max|w|: no weight saturates
   min_squared_error,  ///< clip searched on a grid; minimises sum (w - scale*level)^2
+  /// The same grid; minimises sum h_k (w_k - scale*level_k)^2 with h = diag(H), the Hessian
+  /// of the layer's inputs. Needs that Hessian: only quantize_layer and
+  /// choose_row_scale_weighted (quantize/weighted_scale_search.hpp) accept it.
+  min_hessian_error,
 };
 
 /// Number of clipping points min_squared_error tries: clip = max|w| * (G - i) / G, i < G.
@@ -39,6 +43,8 @@ struct RoundingTable {
   std::array<std::uint8_t, 128> code{};
   std::array<double, 127> midpoint{};  ///< midpoint[i] between magnitude[i] and magnitude[i+1]
   std::uint8_t sign_bit = 0;
+  bool consecutive = false;  ///< magnitudes are 0, 1, ..., count-1 (Fixed)
+  static constexpr int small_count = 8;  ///< up to this many magnitudes: branch-free count
 
   explicit RoundingTable(const CodeBook& book) : sign_bit(book.sign_bit()) {
     for (int c = 0; c < book.code_count / 2; ++c) {
@@ -60,12 +66,29 @@ struct RoundingTable {
     for (int i = 0; i + 1 < count; ++i)
       midpoint[static_cast<std::size_t>(i)] =
           0.5 * (magnitude[static_cast<std::size_t>(i)] + magnitude[static_cast<std::size_t>(i + 1)]);
+    for (int i = count - 1; i < static_cast<int>(midpoint.size()); ++i)
+      midpoint[static_cast<std::size_t>(i)] = std::numeric_limits<double>::infinity();
+    consecutive = true;
+    for (int i = 0; i < count; ++i) consecutive = consecutive && magnitude[static_cast<std::size_t>(i)] == i;
   }
 
   /// Index into magnitude[] of the level nearest to |x| (ties to the larger one): the number
   /// of midpoints at or below |x|. Midpoints of small integers are exact in double, so the
-  /// comparisons are exact too.
+  /// comparisons are exact too. Rounding every weight of a layer for every candidate scheme
+  /// makes this hot: small code books count branch-free, Fixed code books (levels 0..L) round
+  /// directly, only the rest (none of the supported schemes today) binary-search.
   int nearest_index(double abs_x) const {
+    if (count <= small_count) {
+      int i = 0;
+      for (int m = 0; m + 1 < small_count; ++m) i += midpoint[static_cast<std::size_t>(m)] <= abs_x;  // padded with +inf
+      return std::min(i, count - 1);  // |x| = +inf would also count the padding
+    }
+    if (consecutive) {
+      const int last = count - 1;
+      if (!(abs_x < last)) return last;
+      const double whole = std::floor(abs_x);  // abs_x - whole is exact below 2^52
+      return static_cast<int>(whole) + (abs_x - whole >= 0.5 ? 1 : 0);
+    }
     return static_cast<int>(std::upper_bound(midpoint.begin(), midpoint.begin() + (count - 1), abs_x) - midpoint.begin());
   }
 
@@ -116,6 +139,9 @@ inline void encode_finite_row(const RoundingTable& table, std::span<const float>
 
 inline float choose_finite_row_scale(const CodeBook& book, const RoundingTable& table, std::span<const float> weights,
                                      ScaleMethod method) {
+  if (method == ScaleMethod::min_hessian_error)
+    fail("ScaleMethod::min_hessian_error needs the layer's Hessian: use quantize_layer "
+         "(rmsmp/quantize/layer_quantizer.hpp) or choose_row_scale_weighted");
   double max_abs = 0.0;
   for (float w : weights) max_abs = std::max(max_abs, static_cast<double>(std::fabs(w)));
   const float max_abs_scale = scale_for_clip(max_abs, book.max_level);
