@@ -1,5 +1,5 @@
 // rmsmp/rmsmp.hpp — everything public, in data-path order:
-// scheme -> quantize/assign -> pack -> output pipeline -> kernel.
+// scheme -> quantize/assign -> pack -> output pipeline -> kernel -> layers -> model.
 #pragma once
 
 #include "rmsmp/version.hpp"
@@ -11,6 +11,8 @@
 #include "rmsmp/quantize/row_quantizer.hpp"
 #include "rmsmp/quantize/assignment.hpp"
 #include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/quantize/calibration.hpp"
+#include "rmsmp/quantize/assignment_policy.hpp"
 
 #include "rmsmp/pack/packed_codes.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
@@ -26,4 +28,16 @@
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/kernel/cpu/gemm.hpp"
 
+#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/layers/window.hpp"
+#include "rmsmp/layers/im2col.hpp"
+#include "rmsmp/layers/pooling.hpp"
+#include "rmsmp/layers/relu.hpp"
+#include "rmsmp/layers/residual_add.hpp"
+
 #include "rmsmp/model/float_model.hpp"
+#include "rmsmp/model/model_graph.hpp"
+#include "rmsmp/model/float_executor.hpp"
+#include "rmsmp/model/quantized_model.hpp"
+#include "rmsmp/model/quantize_model.hpp"
+#include "rmsmp/model/executor.hpp"
