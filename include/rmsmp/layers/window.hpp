@@ -10,6 +10,8 @@
 namespace rmsmp {
 
 struct Window2d {
+  static constexpr int max_extent = 1 << 16;  ///< keeps every size computation far inside int
+
   int kernel_h = 1, kernel_w = 1;
   int stride_h = 1, stride_w = 1;
   int padding_h = 0, padding_w = 0;
@@ -21,6 +23,9 @@ struct Window2d {
                     what + ": kernel " + std::to_string(kernel_h) + "x" + std::to_string(kernel_w) + " must be at least 1x1");
     detail::require(stride_h >= 1 && stride_w >= 1, what + ": stride must be at least 1");
     detail::require(padding_h >= 0 && padding_w >= 0, what + ": padding must not be negative");
+    detail::require(kernel_h <= max_extent && kernel_w <= max_extent && stride_h <= max_extent && stride_w <= max_extent &&
+                        padding_h <= max_extent && padding_w <= max_extent && in.height <= max_extent && in.width <= max_extent,
+                    what + ": kernel, stride, padding and input height and width must be at most 65536");
     detail::require(in.height + 2 * padding_h >= kernel_h && in.width + 2 * padding_w >= kernel_w,
                     what + ": kernel " + std::to_string(kernel_h) + "x" + std::to_string(kernel_w) +
                         " is larger than the padded input " + in.str());

@@ -70,6 +70,7 @@ struct QuantizedModel {
   std::vector<DynamicRowMix::Entry> mix;    ///< the row mix every Linear/Conv2d layer uses
   std::vector<QuantizedLayer> layers;
   std::vector<std::string> class_names;
+  std::string source;                       ///< where the float model came from (informational)
 
   TensorShape input_shape() const {
     FloatModel shell;
@@ -97,6 +98,9 @@ inline void check_uint8_params(const ActivationParams& p, const std::string& wha
 
 }  // namespace detail
 
+/// The largest tensor (per sample) a quantized model may have: 2^30 values.
+inline constexpr std::size_t max_tensor_size = std::size_t{1} << 30;
+
 /// Throws rmsmp::Error unless the model is internally consistent: sources are earlier layers,
 /// shapes chain and agree with each op, per-row vectors have one entry per row, parameters are
 /// in range, and only the output layer has float output.
@@ -120,9 +124,9 @@ inline void validate(const QuantizedModel& model) {
     check_source(l.input);
     detail::require(shape_of(l.input) == l.input_shape,
                     what + ": its input shape " + l.input_shape.str() + " is not its source's " + shape_of(l.input).str());
-    detail::require(l.input_shape.channels >= 1 && l.input_shape.height >= 1 && l.input_shape.width >= 1 &&
-                        l.output_shape.channels >= 1 && l.output_shape.height >= 1 && l.output_shape.width >= 1,
-                    what + ": empty shape");
+    for (const TensorShape& s : {l.input_shape, l.output_shape})
+      detail::require(s.channels >= 1 && s.height >= 1 && s.width >= 1 && s.size() <= max_tensor_size,
+                      what + ": shape " + s.str() + " is empty or too large");
     const bool float_out = l.gemm && l.gemm->float_output();
     if (!float_out) detail::check_uint8_params(l.output, what + " output");
     detail::require(l.op == LayerOp::linear || l.op == LayerOp::conv2d || !l.gemm, what + ": has weights but no GEMM op");
