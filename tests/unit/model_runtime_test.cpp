@@ -21,54 +21,10 @@ using rmsmp_test::conv_layer;
 using rmsmp_test::linear_layer;
 using rmsmp_test::pool_layer;
 using rmsmp_test::simple_layer;
+using rmsmp_test::small_cnn;
+using rmsmp_test::small_mlp;
 
 namespace {
-
-/// input [3, 12, 12]
-/// conv1 3->8 3x3 p1, relu1
-/// conv2 8->8 3x3 p1, relu2, conv3 8->8 3x3 p1, add3 = conv3 + relu1, relu3   (residual block)
-/// conv4 8->16 3x3 s2 p1, relu4, conv5 16->16 3x3 p1,
-/// down = conv 1x1 s2 of relu3, add5 = conv5 + down, relu5                    (downsampling block)
-/// maxpool 2x2, avgpool 3x3 s1 p1, relu6 (standalone), gap, flatten, fc 16->10
-FloatModel small_cnn() {
-  FloatModel m;
-  m.input.shape = {3, 12, 12};
-  auto& L = m.layers;
-  L.push_back(conv_layer("conv1", 3, 8, 3, 1, 1));
-  L.push_back(simple_layer(LayerOp::relu, "relu1"));
-  L.push_back(conv_layer("conv2", 8, 8, 3, 1, 1));
-  L.push_back(simple_layer(LayerOp::relu, "relu2"));
-  L.push_back(conv_layer("conv3", 8, 8, 3, 1, 1, false));
-  L.push_back(simple_layer(LayerOp::add, "add3", "", "relu1"));
-  L.push_back(simple_layer(LayerOp::relu, "relu3"));
-  L.push_back(conv_layer("conv4", 8, 16, 3, 2, 1));
-  L.push_back(simple_layer(LayerOp::relu, "relu4"));
-  L.push_back(conv_layer("conv5", 16, 16, 3, 1, 1));
-  FloatLayer down = conv_layer("down", 8, 16, 1, 2, 0);
-  down.input = "relu3";
-  L.push_back(down);
-  L.push_back(simple_layer(LayerOp::add, "add5", "conv5", "down"));
-  L.push_back(simple_layer(LayerOp::relu, "relu5"));
-  L.push_back(pool_layer(LayerOp::max_pool2d, "maxpool", 2, 2, 0));
-  L.push_back(pool_layer(LayerOp::avg_pool2d, "avgpool", 3, 1, 1));
-  L.push_back(simple_layer(LayerOp::relu, "relu6"));
-  L.push_back(simple_layer(LayerOp::global_avg_pool, "gap"));
-  L.push_back(simple_layer(LayerOp::flatten, "flatten"));
-  L.push_back(linear_layer("fc", 16, 10));
-  return m;
-}
-
-/// input [1, 8, 8] -> flatten -> fc1 64->32 -> relu -> fc2 32->10 -> relu (folded into fc2's float output)
-FloatModel small_mlp() {
-  FloatModel m;
-  m.input.shape = {1, 8, 8};
-  m.layers.push_back(simple_layer(LayerOp::flatten, "flatten"));
-  m.layers.push_back(linear_layer("fc1", 64, 32));
-  m.layers.push_back(simple_layer(LayerOp::relu, "relu1"));
-  m.layers.push_back(linear_layer("fc2", 32, 10));
-  m.layers.push_back(simple_layer(LayerOp::relu, "relu2"));
-  return m;
-}
 
 bool same_bits(const LayerOutput& a, const LayerOutput& b) {
   if (a.index() != b.index()) return false;
