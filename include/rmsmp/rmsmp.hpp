@@ -12,7 +12,6 @@
 #include "rmsmp/quantize/assignment.hpp"
 #include "rmsmp/quantize/activations.hpp"
 #include "rmsmp/quantize/calibration.hpp"
-#include "rmsmp/quantize/assignment_policy.hpp"
 
 #include "rmsmp/pack/packed_codes.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
@@ -39,5 +38,6 @@
 #include "rmsmp/model/model_graph.hpp"
 #include "rmsmp/model/float_executor.hpp"
 #include "rmsmp/model/quantized_model.hpp"
+#include "rmsmp/model/weight_quantizer.hpp"
 #include "rmsmp/model/quantize_model.hpp"
 #include "rmsmp/model/executor.hpp"

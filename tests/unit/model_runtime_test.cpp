@@ -40,7 +40,7 @@ bool same_bits(const LayerOutput& a, const LayerOutput& b) {
 
 /// A conv layer's integer output from its input codes by direct loops over PyTorch's layout,
 /// the int64 accumulator, and requantization with exact (int128) rounding.
-std::vector<int> direct_integer_conv(const QuantizedLayer& l, const QuantizedTensor& x, int n) {
+std::vector<int> direct_integer_conv(const QuantizedModelLayer& l, const QuantizedTensor& x, int n) {
   const QuantizedGemm& g = *l.gemm;
   const Eigen::MatrixXi levels = g.weights.levels();
   const TensorShape in = l.input_shape, out = l.output_shape;
@@ -117,7 +117,7 @@ TEST_CASE("each conv layer's codes equal direct integer loops over its input cod
     const QuantizedTensor input_codes = quantize_tensor(x, q.input_params);
     int checked = 0;
     for (std::size_t i = 0; i < q.layers.size(); ++i) {
-      const QuantizedLayer& l = q.layers[i];
+      const QuantizedModelLayer& l = q.layers[i];
       if (l.op != LayerOp::conv2d) continue;
       const QuantizedTensor& in = l.input == model_input ? input_codes : std::get<QuantizedTensor>(out[static_cast<std::size_t>(l.input)]);
       const QuantizedTensor& y = std::get<QuantizedTensor>(out[i]);
@@ -173,8 +173,8 @@ TEST_CASE("quantized models stay close to the float model", "[model]") {
 TEST_CASE("ReLUs fold into the layer before them only when nothing else reads it", "[model]") {
   const FloatModel fm = small_cnn();
   const QuantizedModel q = quantize_model(fm, rmsmp_test::random_inputs(3 * 12 * 12, 4), DynamicRowMix::from<Mix60_35_5>());
-  auto layer = [&](const std::string& name) -> const QuantizedLayer& {
-    for (const QuantizedLayer& l : q.layers)
+  auto layer = [&](const std::string& name) -> const QuantizedModelLayer& {
+    for (const QuantizedModelLayer& l : q.layers)
       if (l.name == name) return l;
     FAIL("no layer " << name);
     return q.layers.front();
@@ -203,24 +203,35 @@ TEST_CASE("ReLUs fold into the layer before them only when nothing else reads it
   CHECK(relative_rms(run(q2, x), run_float(two_readers, x)) < 0.03);
 }
 
-TEST_CASE("the row-assignment policy sees the layer's weights and im2col'd inputs", "[model]") {
+TEST_CASE("the weight quantizer sees the layer's weights and im2col'd inputs", "[model]") {
   const FloatModel fm = small_cnn();
   const DynamicRowMix mix = DynamicRowMix::from<Mix60_35_5>();
   std::vector<std::string> seen;
   QuantizeOptions options;
   options.max_assignment_columns = 100;
-  options.assignment = [&](const AssignmentContext& ctx) {
+  options.weights = quantize_by_assignment([&](const LayerContext& ctx) {
     seen.emplace_back(ctx.layer);
     CHECK(ctx.inputs.rows() == ctx.weights.cols());
     CHECK(ctx.inputs.cols() <= 100);
     if (ctx.layer != "fc") CHECK(ctx.inputs.cols() >= 50);  // conv: 4 samples x many positions, thinned
     else CHECK(ctx.inputs.cols() == 4);                        // linear: one column per sample
     return assign_rows_in_order(ctx);
-  };
+  });
   const QuantizedModel q = quantize_model(fm, rmsmp_test::random_inputs(3 * 12 * 12, 4), mix, options);
   CHECK(seen == std::vector<std::string>{"conv1", "conv2", "conv3", "conv4", "conv5", "down", "fc"});
   CHECK(q.layers[0].gemm->weights.cols() == 3 * 3 * 3);  // K = C_in * kh * kw
   CHECK(q.layers[0].gemm->weights.assignment() == assign_in_order(mix, 8));
+  // The conv's im2col columns: column 0 of conv1 is the top-left window of sample 0, whose
+  // first row (c = 0, i = 0, j = 0) lies in the padding.
+  options.weights = [&](const LayerContext& ctx) {
+    if (ctx.layer == "conv1") {
+      CHECK(ctx.inputs(0, 0) == 0.0f);
+      CHECK(ctx.inputs(4, 0) != 0.0f);  // (c = 0, i = 1, j = 1): pixel (0, 0) of channel 0
+    }
+    return MixedRowMatrix<>(ctx.mix, ctx.weights, assign_rows_in_order(ctx));
+  };
+  const Eigen::MatrixXf one = rmsmp_test::random_inputs(3 * 12 * 12, 1, 0.5f, 1.0f);
+  quantize_model(fm, one, mix, options);
 
   // The default policy keeps the mix's row counts and has no more weighted error than rows
   // in order.
@@ -228,7 +239,7 @@ TEST_CASE("the row-assignment policy sees the layer's weights and im2col'd input
   const Eigen::MatrixXf w = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
       conv2.weight.data.data(), 8, 72);
   const Eigen::MatrixXf inputs = rmsmp_test::random_inputs(72, 200, 0.0f, 1.0f);
-  const AssignmentContext ctx{"conv2", w, inputs, mix, ScaleMethod::min_squared_error};
+  const LayerContext ctx{"conv2", w, inputs, mix, ScaleMethod::min_squared_error};
   const RowAssignment chosen = assign_by_weighted_error(ctx);
   check_assignment(chosen, mix);
   const auto cost = weighted_row_errors(ctx);
@@ -239,12 +250,21 @@ TEST_CASE("the row-assignment policy sees the layer's weights and im2col'd input
   };
   CHECK(total(chosen) <= total(assign_in_order(mix, 8)));
 
-  options.assignment = [](const AssignmentContext&) { return RowAssignment{}; };
-  CHECK_THROWS_AS(quantize_model(fm, rmsmp_test::random_inputs(3 * 12 * 12, 2), mix, options), Error);
-  options.assignment = [](const AssignmentContext& c) {
+  const Eigen::MatrixXf calib = rmsmp_test::random_inputs(3 * 12 * 12, 2);
+  options.weights = quantize_by_assignment([](const LayerContext&) { return RowAssignment{}; });
+  CHECK_THROWS_AS(quantize_model(fm, calib, mix, options), Error);  // no schemes
+  options.weights = quantize_by_assignment([](const LayerContext& c) {
     return RowAssignment(static_cast<std::size_t>(c.weights.rows()), SchemeId{SchemeKind::fixed, 8});
+  });
+  CHECK_THROWS_AS(quantize_model(fm, calib, mix, options), Error);  // counts do not match the mix
+  options.weights = [](const LayerContext& c) { return MixedRowMatrix<>(c.weights.topRows(2), assign_in_order(c.mix, 2)); };
+  CHECK_THROWS_AS(quantize_model(fm, calib, mix, options), Error);  // wrong shape
+  options.weights = [](const LayerContext& c) {
+    return MixedRowMatrix<>(c.weights, assign_in_order(c.mix, static_cast<int>(c.weights.rows())));  // all_schemes order
   };
-  CHECK_THROWS_AS(quantize_model(fm, rmsmp_test::random_inputs(3 * 12 * 12, 2), mix, options), Error);
+  CHECK_THROWS_AS(quantize_model(fm, calib, mix, options), Error);
+  options.weights = nullptr;
+  CHECK_THROWS_AS(quantize_model(fm, calib, mix, options), Error);
 }
 
 TEST_CASE("evaluate counts top-1 hits in batches", "[model]") {

@@ -81,7 +81,7 @@ class ModelExecutor {
     validate(model);
     layers_.resize(model.layers.size());
     for (std::size_t i = 0; i < model.layers.size(); ++i) {
-      const QuantizedLayer& l = model.layers[i];
+      const QuantizedModelLayer& l = model.layers[i];
       if (!l.gemm) continue;
       const QuantizedGemm& g = *l.gemm;
       Prepared& p = layers_[i];
@@ -109,7 +109,7 @@ class ModelExecutor {
       return s == model_input ? x : std::get<QuantizedTensor>(outputs[static_cast<std::size_t>(s)]);
     };
     for (std::size_t i = 0; i < m.layers.size(); ++i) {
-      const QuantizedLayer& l = m.layers[i];
+      const QuantizedModelLayer& l = m.layers[i];
       if (l.passthrough) {
         outputs[i] = outputs[static_cast<std::size_t>(l.input)];
         continue;
@@ -143,7 +143,7 @@ class ModelExecutor {
   };
 
   LayerOutput gemm_layer(std::size_t i, const QuantizedTensor& x) const {
-    const QuantizedLayer& l = model_->layers[i];
+    const QuantizedModelLayer& l = model_->layers[i];
     const QuantizedGemm& g = *l.gemm;
     const Prepared& p = layers_[i];
     std::vector<std::uint8_t> columns;

@@ -28,7 +28,11 @@ struct LayerLinks {
   Window2d window;          ///< conv2d and pools
 };
 
-inline const char* layer_op_name(LayerOp op) {
+
+namespace detail {
+
+// Becomes layer_op_name (model/float_model_check.hpp) once that lands.
+inline const char* op_text(LayerOp op) {
   switch (op) {
     case LayerOp::linear: return "linear";
     case LayerOp::conv2d: return "conv2d";
@@ -42,10 +46,8 @@ inline const char* layer_op_name(LayerOp op) {
   return "?";
 }
 
-namespace detail {
-
 inline std::string layer_label(const FloatLayer& layer, std::size_t index) {
-  return "layer " + std::to_string(index) + " (" + layer_op_name(layer.op) +
+  return "layer " + std::to_string(index) + " (" + op_text(layer.op) +
          (layer.name.empty() ? std::string() : " '" + layer.name + "'") + ")";
 }
 
@@ -71,7 +73,7 @@ inline bool shape_is(const FloatTensor& t, std::size_t dims) {
   return true;
 }
 
-inline void check_bias(const FloatLayer& layer, std::int64_t rows, const std::string& what) {
+inline void check_bias_shape(const FloatLayer& layer, std::int64_t rows, const std::string& what) {
   if (layer.bias.shape.empty() && layer.bias.data.empty()) return;
   require(layer.bias.shape.size() == 1 && layer.bias.shape[0] == rows,
           what + ": the bias must have shape [" + std::to_string(rows) + "]");
@@ -120,7 +122,7 @@ inline std::vector<LayerLinks> resolve_layers(const FloatModel& model) {
         detail::require(k == x.channels, what + ": the weight has " + std::to_string(k) + " inputs but the layer reads " +
                                              std::to_string(x.channels) + " features");
         detail::require_finite_tensor(layer.weight, what + " weight");
-        detail::check_bias(layer, out, what);
+        detail::check_bias_shape(layer, out, what);
         l.output_shape = {static_cast<int>(out), 1, 1};
         break;
       }
@@ -134,7 +136,7 @@ inline std::vector<LayerLinks> resolve_layers(const FloatModel& model) {
         l.window.kernel_w = static_cast<int>(w[3]);
         l.window.check(x, what);
         detail::require_finite_tensor(layer.weight, what + " weight");
-        detail::check_bias(layer, w[0], what);
+        detail::check_bias_shape(layer, w[0], what);
         l.output_shape = l.window.output(x, static_cast<int>(w[0]));
         break;
       }

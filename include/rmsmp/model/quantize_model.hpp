@@ -5,10 +5,10 @@
 //    ReLU keep their input's parameters (they move codes, docs/integer-contract.md section 9).
 // 2. A ReLU whose source is a Linear, Conv2d or Add read by nothing else is folded into that
 //    layer's output clamp, and the layer is calibrated on the ReLU's output.
-// 3. Each Linear/Conv2d layer gets its row assignment from the policy (which sees the float
-//    weights and the layer's calibration input columns), its MixedRowMatrix, its bias in
-//    accumulator units and its per-row requantization to the output parameters; the model's
-//    last Linear/Conv2d produces float (ToFloat) instead.
+// 3. Each Linear/Conv2d layer gets its MixedRowMatrix from the weight quantizer (which sees
+//    the float weights and the layer's calibration input columns; weight_quantizer.hpp), its
+//    bias in accumulator units and its per-row requantization to the output parameters; the
+//    model's last Linear/Conv2d produces float (ToFloat) instead.
 #pragma once
 
 #include <Eigen/Core>
@@ -25,9 +25,9 @@
 #include "rmsmp/model/float_model.hpp"
 #include "rmsmp/model/model_graph.hpp"
 #include "rmsmp/model/quantized_model.hpp"
+#include "rmsmp/model/weight_quantizer.hpp"
 #include "rmsmp/output/pipeline.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/assignment_policy.hpp"
 #include "rmsmp/quantize/calibration.hpp"
 #include "rmsmp/scheme/row_mix.hpp"
 
@@ -37,9 +37,9 @@ struct QuantizeOptions {
   CalibrationOptions calibration{};  ///< how activation ranges are chosen
   int activation_bits = 8;           ///< 8 or 4: every tensor between layers
   int input_bits = 8;                ///< 8 or 4: the quantized model input
-  ScaleMethod weight_scale = ScaleMethod::min_squared_error;
-  AssignmentPolicy assignment = assign_by_weighted_error;
-  /// The policy sees at most this many calibration columns per layer (evenly spaced).
+  ScaleMethod weight_scale = ScaleMethod::min_squared_error;  ///< LayerContext::scale_method
+  WeightQuantizer weights = quantize_by_assignment(assign_by_weighted_error);
+  /// The weight quantizer sees at most this many calibration columns per layer (evenly spaced).
   std::size_t max_assignment_columns = 8192;
   /// Called after each layer with (layers done, layer count); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
@@ -87,7 +87,7 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
                                      const DynamicRowMix& mix, const QuantizeOptions& options = {}) {
   check_activation_bits<std::uint8_t>(options.activation_bits);
   check_activation_bits<std::uint8_t>(options.input_bits);
-  detail::require(static_cast<bool>(options.assignment), "quantize_model: no row-assignment policy");
+  detail::require(static_cast<bool>(options.weights), "quantize_model: no weight quantizer");
   detail::require(calibration_inputs.cols() >= 1, "quantize_model: at least one calibration sample is needed");
   const std::vector<LayerLinks> links = resolve_layers(model);
   const Tensor<float> input = from_chw_columns(calibration_inputs, model_input_shape(model));
@@ -117,7 +117,7 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
   for (std::size_t i = 0; i < L; ++i) {
     const FloatLayer& f = model.layers[i];
     const LayerLinks& l = links[i];
-    QuantizedLayer& ql = q.layers[i];
+    QuantizedModelLayer& ql = q.layers[i];
     ql.op = f.op;
     ql.name = f.name;
     ql.input = l.input;
@@ -136,12 +136,16 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
         const Tensor<float>& x = l.input == model_input ? input : values[static_cast<std::size_t>(l.input)];
         const Eigen::MatrixXf columns =
             detail::spaced_columns(float_layer_columns(f, l, x), W.cols(), options.max_assignment_columns);
-        const RowAssignment assignment =
-            options.assignment(AssignmentContext{f.name, weights, columns, mix, options.weight_scale});
-        detail::require(assignment.size() == static_cast<std::size_t>(W.rows()),
-                        what + ": the assignment policy returned " + std::to_string(assignment.size()) +
-                            " schemes for " + std::to_string(W.rows()) + " rows");
-        MixedRowMatrix<> matrix(mix, weights, assignment, options.weight_scale);
+        MixedRowMatrix<> matrix = options.weights(LayerContext{f.name, weights, columns, mix, options.weight_scale});
+        detail::require(matrix.rows() == W.rows() && matrix.cols() == W.cols(),
+                        what + ": the weight quantizer returned a " + std::to_string(matrix.rows()) + " x " +
+                            std::to_string(matrix.cols()) + " matrix for " + std::to_string(W.rows()) + " x " +
+                            std::to_string(W.cols()) + " weights");
+        check_assignment(matrix.assignment(), mix);
+        bool mix_order = matrix.group_count() == mix.scheme_count();
+        for (std::size_t g = 0; mix_order && g < matrix.group_count(); ++g) mix_order = matrix.group(g).scheme() == mix.scheme(g);
+        detail::require(mix_order, what + ": the weight quantizer must build the matrix with the model's mix "
+                                          "(groups in the mix's order)");
         const std::vector<float> row_scales = matrix.row_scales();
         const std::vector<float> bias =
             f.bias.data.empty() ? std::vector<float>(row_scales.size(), 0.0f) : f.bias.data;

@@ -50,7 +50,7 @@ struct QuantizedGemm {
   bool float_output() const { return !to_float.empty(); }
 };
 
-struct QuantizedLayer {
+struct QuantizedModelLayer {
   LayerOp op = LayerOp::relu;
   std::string name;
   int input = model_input;          ///< source layer index (model_input for the model input)
@@ -68,7 +68,7 @@ struct QuantizedModel {
   InputSpec input;                          ///< raw input -> float (the model's preprocessing)
   ActivationParams input_params{};          ///< float input -> codes
   std::vector<DynamicRowMix::Entry> mix;    ///< the row mix every Linear/Conv2d layer uses
-  std::vector<QuantizedLayer> layers;
+  std::vector<QuantizedModelLayer> layers;
   std::vector<std::string> class_names;
   std::string source;                       ///< where the float model came from (informational)
 
@@ -81,7 +81,7 @@ struct QuantizedModel {
   /// is folded into.
   std::size_t output_layer() const {
     detail::require(!layers.empty(), "quantized model: no layers");
-    const QuantizedLayer& last = layers.back();
+    const QuantizedModelLayer& last = layers.back();
     return last.passthrough ? static_cast<std::size_t>(last.input) : layers.size() - 1;
   }
 };
@@ -115,8 +115,8 @@ inline void validate(const QuantizedModel& model) {
     return source == model_input ? input_shape : model.layers[static_cast<std::size_t>(source)].output_shape;
   };
   for (std::size_t i = 0; i < model.layers.size(); ++i) {
-    const QuantizedLayer& l = model.layers[i];
-    const std::string what = "quantized model: layer " + std::to_string(i) + " (" + layer_op_name(l.op) + ")";
+    const QuantizedModelLayer& l = model.layers[i];
+    const std::string what = "quantized model: layer " + std::to_string(i) + " (" + detail::op_text(l.op) + ")";
     auto check_source = [&](int s) {
       detail::require(s >= model_input && s < static_cast<int>(i), what + ": reads layer " + std::to_string(s) +
                                                                       ", which does not come before it");
@@ -210,7 +210,7 @@ inline void validate(const QuantizedModel& model) {
     }
     for (int s : {l.input, l.op == LayerOp::add ? l.other : model_input})
       if (s >= 0 && !l.passthrough) {
-        const QuantizedLayer& src = model.layers[static_cast<std::size_t>(s)];
+        const QuantizedModelLayer& src = model.layers[static_cast<std::size_t>(s)];
         detail::require(!(src.gemm && src.gemm->float_output()), what + ": reads a float-output layer");
       }
   }
