@@ -165,7 +165,12 @@ TEST_CASE("quantized models stay close to the float model", "[model]") {
         // Per-layer report: every reported layer is finite and the first layer is the closest.
         const std::vector<LayerError> errors = compare_layers(fm, exec, x);
         REQUIRE(!errors.empty());
-        for (const LayerError& e : errors) CHECK(std::isfinite(e.relative()));
+        for (const LayerError& e : errors) {
+          CHECK(std::isfinite(e.relative()));
+          CHECK_FALSE(q.layers[e.layer].relu_folded);  // reported under its ReLU
+          CHECK(q.layers[e.layer].name == e.name);
+        }
+        CHECK(errors.size() == q.layers.size() - (cnn ? 5 : 2));  // minus the layers with a ReLU folded in
       }
   }
 }

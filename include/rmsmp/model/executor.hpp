@@ -223,6 +223,7 @@ Evaluation evaluate(const Executor& executor, const Eigen::Ref<const Eigen::Matr
 
 /// How far one layer's quantized output is from the float model's.
 struct LayerError {
+  std::size_t layer = 0;  ///< index in the model
   std::string name;
   LayerOp op = LayerOp::relu;
   double rms_error = 0.0;      ///< sqrt(mean (quantized - float)^2)
@@ -250,7 +251,7 @@ std::vector<LayerError> compare_layers(const FloatModel& float_model, const Exec
   for (std::size_t i = 0; i < links.size(); ++i) {
     if (qm.layers[i].relu_folded) continue;
     const Tensor<float> q = real_values(quantized[i]);
-    LayerError e{qm.layers[i].name, qm.layers[i].op};
+    LayerError e{i, qm.layers[i].name, qm.layers[i].op};
     double sq = 0.0, ref = 0.0;
     for (std::size_t k = 0; k < q.data.size(); ++k) {
       const double d = static_cast<double>(q.data[k]) - reference[i].data[k];
