@@ -1,5 +1,8 @@
 // rmsmp/rmsmp.hpp — everything public, in data-path order:
-// scheme -> quantize/assign -> pack -> output pipeline -> kernel -> layers -> model.
+// scheme -> quantize/assign -> pack -> output pipeline -> kernel -> layers -> model -> io.
+// Not included: rmsmp/io/float_model_manifest.hpp. It brings in nlohmann/json.hpp, which
+// nearly doubles the compile time of every file that includes this one; include it where
+// manifests are read.
 #pragma once
 
 #include "rmsmp/version.hpp"
@@ -35,9 +38,19 @@
 #include "rmsmp/layers/residual_add.hpp"
 
 #include "rmsmp/model/float_model.hpp"
+#include "rmsmp/model/float_model_check.hpp"
 #include "rmsmp/model/model_graph.hpp"
 #include "rmsmp/model/float_executor.hpp"
 #include "rmsmp/model/quantized_model.hpp"
 #include "rmsmp/model/weight_quantizer.hpp"
 #include "rmsmp/model/quantize_model.hpp"
 #include "rmsmp/model/executor.hpp"
+
+#include "rmsmp/io/binary_file.hpp"
+#include "rmsmp/io/serialize.hpp"
+#include "rmsmp/io/ndarray.hpp"
+#include "rmsmp/io/npy.hpp"
+#if __has_include(<zlib.h>)  // these two need zlib; see io/idx.hpp
+#include "rmsmp/io/idx.hpp"
+#include "rmsmp/io/array_file.hpp"
+#endif
