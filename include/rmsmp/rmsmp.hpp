@@ -48,6 +48,7 @@
 
 #include "rmsmp/io/binary_file.hpp"
 #include "rmsmp/io/serialize.hpp"
+#include "rmsmp/io/quantized_model_file.hpp"
 #include "rmsmp/io/ndarray.hpp"
 #include "rmsmp/io/npy.hpp"
 #if __has_include(<zlib.h>)  // these two need zlib; see io/idx.hpp

@@ -66,6 +66,8 @@ TEST_CASE("float conv2d through im2col equals direct loops", "[layers]") {
 TEST_CASE("non-square conv kernels follow the weight's kh and kw", "[layers]") {
   FloatLayer conv = rmsmp_test::conv_layer("c", 2, 3, 1, 1, 0);
   conv.weight = rmsmp_test::random_float_tensor({3, 2, 3, 2}, 0.5f);
+  conv.kernel_h = 3;
+  conv.kernel_w = 2;
   conv.padding_h = 1;
   const FloatModel m = single_layer_model({2, 5, 6}, conv);
   const Eigen::MatrixXf x = rmsmp_test::random_inputs(60, 1, -1.0f, 1.0f);

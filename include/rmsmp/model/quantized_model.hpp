@@ -116,7 +116,7 @@ inline void validate(const QuantizedModel& model) {
   };
   for (std::size_t i = 0; i < model.layers.size(); ++i) {
     const QuantizedModelLayer& l = model.layers[i];
-    const std::string what = "quantized model: layer " + std::to_string(i) + " (" + detail::op_text(l.op) + ")";
+    const std::string what = "quantized model: layer " + std::to_string(i) + " (" + std::string(layer_op_name(l.op)) + ")";
     auto check_source = [&](int s) {
       detail::require(s >= model_input && s < static_cast<int>(i), what + ": reads layer " + std::to_string(s) +
                                                                       ", which does not come before it");
