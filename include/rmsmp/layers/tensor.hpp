@@ -29,7 +29,9 @@ struct TensorShape {
     return static_cast<std::size_t>(channels) * static_cast<std::size_t>(height) * static_cast<std::size_t>(width);
   }
   std::string str() const {
-    return "[" + std::to_string(channels) + ", " + std::to_string(height) + ", " + std::to_string(width) + "]";
+    std::string text = "[";  // appended: GCC 12 warns falsely (-Wrestrict) on "[" + std::to_string(...)
+    text += std::to_string(channels) + ", " + std::to_string(height) + ", " + std::to_string(width) + "]";
+    return text;
   }
   friend bool operator==(const TensorShape&, const TensorShape&) = default;
 };
