@@ -1,5 +1,5 @@
 // rmsmp/rmsmp.hpp — everything public, in data-path order:
-// scheme -> quantize/assign -> pack -> output pipeline -> kernel -> model -> io.
+// scheme -> quantize/assign -> pack -> output pipeline -> kernel -> layers -> model -> io.
 // Not included: rmsmp/io/float_model_manifest.hpp. It brings in nlohmann/json.hpp, which
 // nearly doubles the compile time of every file that includes this one; include it where
 // manifests are read.
@@ -19,6 +19,7 @@
 #include "rmsmp/quantize/assignment_rules.hpp"
 #include "rmsmp/quantize/error_compensation.hpp"
 #include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/quantize/calibration.hpp"
 
 #include "rmsmp/pack/packed_codes.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
@@ -35,11 +36,25 @@
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/kernel/cpu/gemm.hpp"
 
+#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/layers/window.hpp"
+#include "rmsmp/layers/im2col.hpp"
+#include "rmsmp/layers/pooling.hpp"
+#include "rmsmp/layers/relu.hpp"
+#include "rmsmp/layers/residual_add.hpp"
+
 #include "rmsmp/model/float_model.hpp"
 #include "rmsmp/model/float_model_check.hpp"
+#include "rmsmp/model/model_graph.hpp"
+#include "rmsmp/model/float_executor.hpp"
+#include "rmsmp/model/quantized_model.hpp"
+#include "rmsmp/model/weight_quantizer.hpp"
+#include "rmsmp/model/quantize_model.hpp"
+#include "rmsmp/model/executor.hpp"
 
 #include "rmsmp/io/binary_file.hpp"
 #include "rmsmp/io/serialize.hpp"
+#include "rmsmp/io/quantized_model_file.hpp"
 #include "rmsmp/io/ndarray.hpp"
 #include "rmsmp/io/npy.hpp"
 #if __has_include(<zlib.h>)  // these two need zlib; see io/idx.hpp

@@ -1,0 +1,185 @@
+// rmsmp/model/quantize_model.hpp — FloatModel + calibration data + row mix -> QuantizedModel.
+//
+// 1. The float model runs on the calibration inputs (float_executor.hpp); every tensor's
+//    values give its activation parameters (calibration.hpp). Pools, Flatten and a standalone
+//    ReLU keep their input's parameters (they move codes, docs/integer-contract.md section 9).
+// 2. A ReLU whose source is a Linear, Conv2d or Add read by nothing else is folded into that
+//    layer's output clamp, and the layer is calibrated on the ReLU's output.
+// 3. Each Linear/Conv2d layer gets its MixedRowMatrix from the weight quantizer (which sees
+//    the float weights and the layer's calibration input columns; weight_quantizer.hpp), its
+//    bias in accumulator units and its per-row requantization to the output parameters; the
+//    model's last Linear/Conv2d produces float (ToFloat) instead.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstddef>
+#include <functional>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rmsmp/error.hpp"
+#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/model/float_executor.hpp"
+#include "rmsmp/model/float_model.hpp"
+#include "rmsmp/model/model_graph.hpp"
+#include "rmsmp/model/quantized_model.hpp"
+#include "rmsmp/model/weight_quantizer.hpp"
+#include "rmsmp/output/pipeline.hpp"
+#include "rmsmp/pack/mixed_row_matrix.hpp"
+#include "rmsmp/quantize/calibration.hpp"
+#include "rmsmp/scheme/row_mix.hpp"
+
+namespace rmsmp {
+
+struct QuantizeOptions {
+  CalibrationOptions calibration{};  ///< how activation ranges are chosen
+  int activation_bits = 8;           ///< 8 or 4: every tensor between layers
+  int input_bits = 8;                ///< 8 or 4: the quantized model input
+  ScaleMethod weight_scale = ScaleMethod::min_squared_error;  ///< LayerContext::scale_method
+  WeightQuantizer weights = quantize_by_assignment(assign_by_weighted_error);
+  /// The weight quantizer sees at most this many calibration columns per layer (evenly spaced).
+  std::size_t max_assignment_columns = 8192;
+  /// Called after each layer with (layers done, layer count); may be empty.
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+namespace detail {
+
+/// Columns 0, step, 2*step, ... of a K x P column-major buffer, at most `limit` of them.
+inline Eigen::MatrixXf spaced_columns(const std::vector<float>& columns, Eigen::Index K, std::size_t limit) {
+  const auto P = static_cast<std::size_t>(K == 0 ? 0 : static_cast<Eigen::Index>(columns.size()) / K);
+  const std::size_t step = P <= limit || limit == 0 ? 1 : (P + limit - 1) / limit;
+  const std::size_t count = (P + step - 1) / step;
+  Eigen::MatrixXf out(K, static_cast<Eigen::Index>(count));
+  for (std::size_t c = 0; c < count; ++c)
+    out.col(static_cast<Eigen::Index>(c)) =
+        Eigen::Map<const Eigen::VectorXf>(columns.data() + c * step * static_cast<std::size_t>(K), K);
+  return out;
+}
+
+/// For every layer, the ReLU folded into it (its index) or -1.
+inline std::vector<int> foldable_relus(const FloatModel& model, const std::vector<LayerLinks>& links) {
+  const std::size_t L = model.layers.size();
+  std::vector<int> readers(L, 0);
+  for (std::size_t i = 0; i < L; ++i) {
+    if (links[i].input >= 0) ++readers[static_cast<std::size_t>(links[i].input)];
+    if (model.layers[i].op == LayerOp::add && links[i].other >= 0) ++readers[static_cast<std::size_t>(links[i].other)];
+  }
+  std::vector<int> folded(L, -1);
+  for (std::size_t i = 0; i < L; ++i) {
+    const int s = links[i].input;
+    if (model.layers[i].op != LayerOp::relu || s < 0) continue;
+    const LayerOp source_op = model.layers[static_cast<std::size_t>(s)].op;
+    if ((source_op == LayerOp::linear || source_op == LayerOp::conv2d || source_op == LayerOp::add) &&
+        readers[static_cast<std::size_t>(s)] == 1)
+      folded[static_cast<std::size_t>(s)] = static_cast<int>(i);
+  }
+  return folded;
+}
+
+}  // namespace detail
+
+/// Quantizes `model` with `mix` in every Linear/Conv2d layer. `calibration_inputs` has one
+/// column per sample in (C, H, W) order, preprocessed like the runtime's inputs.
+inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<const Eigen::MatrixXf>& calibration_inputs,
+                                     const DynamicRowMix& mix, const QuantizeOptions& options = {}) {
+  check_activation_bits<std::uint8_t>(options.activation_bits);
+  check_activation_bits<std::uint8_t>(options.input_bits);
+  detail::require(static_cast<bool>(options.weights), "quantize_model: no weight quantizer");
+  detail::require(calibration_inputs.cols() >= 1, "quantize_model: at least one calibration sample is needed");
+  const std::vector<LayerLinks> links = resolve_layers(model);
+  const Tensor<float> input = from_chw_columns(calibration_inputs, model_input_shape(model));
+  const std::vector<Tensor<float>> values = run_float_layers(model, links, input);
+  const std::vector<int> folded = detail::foldable_relus(model, links);
+  const std::size_t L = model.layers.size();
+
+  QuantizedModel q;
+  q.input = model.input;
+  q.class_names = model.class_names;
+  q.mix = mix.entries();
+  q.input_params = calibrate_activations(input.data, options.input_bits, options.calibration);
+  q.layers.resize(L);
+  // The layer producing the model output: the last one, or the one a final ReLU folds into.
+  std::size_t last = L - 1;
+  if (model.layers.back().op == LayerOp::relu && links.back().input >= 0 &&
+      folded[static_cast<std::size_t>(links.back().input)] == static_cast<int>(L - 1))
+    last = static_cast<std::size_t>(links.back().input);
+  auto params_of = [&](int source) -> const ActivationParams& {
+    return source == model_input ? q.input_params : q.layers[static_cast<std::size_t>(source)].output;
+  };
+  auto calibrate = [&](std::size_t i) {
+    const std::size_t shown = folded[i] >= 0 ? static_cast<std::size_t>(folded[i]) : i;
+    return calibrate_activations(values[shown].data, options.activation_bits, options.calibration);
+  };
+
+  for (std::size_t i = 0; i < L; ++i) {
+    const FloatLayer& f = model.layers[i];
+    const LayerLinks& l = links[i];
+    QuantizedModelLayer& ql = q.layers[i];
+    ql.op = f.op;
+    ql.name = f.name;
+    ql.input = l.input;
+    ql.other = l.other;
+    ql.input_shape = l.input_shape;
+    ql.output_shape = l.output_shape;
+    ql.window = l.window;
+    ql.relu_folded = folded[i] >= 0;
+    const ActivationParams in = params_of(l.input);
+    switch (f.op) {
+      case LayerOp::linear:
+      case LayerOp::conv2d: {
+        const std::string what = detail::layer_label(f, i);
+        const auto W = detail::weight_matrix(f);
+        const Eigen::MatrixXf weights = W;
+        const Tensor<float>& x = l.input == model_input ? input : values[static_cast<std::size_t>(l.input)];
+        const Eigen::MatrixXf columns =
+            detail::spaced_columns(float_layer_columns(f, l, x), W.cols(), options.max_assignment_columns);
+        MixedRowMatrix<> matrix = options.weights(LayerContext{f.name, weights, columns, mix, options.weight_scale});
+        detail::require(matrix.rows() == W.rows() && matrix.cols() == W.cols(),
+                        what + ": the weight quantizer returned a " + std::to_string(matrix.rows()) + " x " +
+                            std::to_string(matrix.cols()) + " matrix for " + std::to_string(W.rows()) + " x " +
+                            std::to_string(W.cols()) + " weights");
+        check_assignment(matrix.assignment(), mix);
+        bool mix_order = matrix.group_count() == mix.scheme_count();
+        for (std::size_t g = 0; mix_order && g < matrix.group_count(); ++g) mix_order = matrix.group(g).scheme() == mix.scheme(g);
+        detail::require(mix_order, what + ": the weight quantizer must build the matrix with the model's mix "
+                                          "(groups in the mix's order)");
+        const std::vector<float> row_scales = matrix.row_scales();
+        const std::vector<float> bias =
+            f.bias.data.empty() ? std::vector<float>(row_scales.size(), 0.0f) : f.bias.data;
+        QuantizedGemm g{std::move(matrix), bias_from_real(bias, row_scales, in.scale).bias, {}, {},
+                        std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max()};
+        if (i == last) {
+          g.to_float = to_float_from_scales(row_scales, in.scale).scale;
+          if (ql.relu_folded) g.clamp_lo = 0;  // accumulator 0 is real 0
+          ql.output = {};
+        } else {
+          ql.output = calibrate(i);
+          g.requantize = requantize_from_scales(row_scales, in.scale, ql.output.scale, ql.output.zero_point).multipliers;
+          g.clamp_lo = ql.relu_folded ? ql.output.zero_point : activation_min<std::uint8_t>(ql.output.bits);
+          g.clamp_hi = activation_max<std::uint8_t>(ql.output.bits);
+        }
+        ql.gemm.emplace(std::move(g));
+        break;
+      }
+      case LayerOp::add:
+        ql.output = calibrate(i);
+        ql.add = AddRescale::from_params(in, params_of(l.other), ql.output, ql.relu_folded);
+        break;
+      case LayerOp::relu:
+        ql.passthrough = l.input >= 0 && folded[static_cast<std::size_t>(l.input)] == static_cast<int>(i);
+        ql.output = in;
+        break;
+      default:  // pools, flatten: codes keep their meaning
+        ql.output = in;
+        break;
+    }
+    if (options.progress) options.progress(i + 1, L);
+  }
+  validate(q);
+  return q;
+}
+
+}  // namespace rmsmp

@@ -1,0 +1,181 @@
+// The rmsmp command-line tool, run as a program: quantize -> info -> eval -> run on a small
+// saved model and .npy data (results checked against the library run in this process), help
+// for every command, and a clean non-zero exit for every bad argument or file.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "model_test_support.hpp"
+#include "rmsmp/io/float_model_manifest.hpp"
+#include "rmsmp/io/npy.hpp"
+#include "rmsmp/io/quantized_model_file.hpp"
+#include "rmsmp/rmsmp.hpp"
+
+#ifndef RMSMP_CLI
+// examples/CMakeLists.txt defines RMSMP_CLI when it builds the tool (examples on, zlib found).
+TEST_CASE("the rmsmp tool is not part of this build", "[cli]") { WARN("rmsmp_cli not built: the CLI tests are skipped"); }
+#else
+
+using namespace rmsmp;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string output;  ///< stdout and stderr
+};
+
+Result run_cli(const std::string& args) {
+  const fs::path out = fs::temp_directory_path() / "rmsmp_cli_test_output.txt";
+  const std::string command = std::string(RMSMP_CLI) + " " + args + " > " + out.string() + " 2>&1";
+  const int raw = std::system(command.c_str());
+  Result r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  r.output = text.str();
+  return r;
+}
+
+/// A directory with a small float model (the test CNN) and uint8 images and labels.
+struct Workspace {
+  fs::path dir = fs::temp_directory_path() / "rmsmp_cli_test";
+  FloatModel model = rmsmp_test::small_cnn();
+  Eigen::MatrixXf raw;  // uint8 values as floats, one column per sample
+  std::vector<std::uint8_t> labels;
+
+  Workspace() {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    model.input.scale = 1.0f / 255.0f;
+    save_float_model(model, dir / "model");
+    const int n = 40;
+    raw = (rmsmp_test::random_inputs(3 * 12 * 12, n, 0.0f, 255.0f).array().floor()).matrix();
+    std::vector<std::uint8_t> pixels(static_cast<std::size_t>(raw.size()));
+    for (Eigen::Index i = 0; i < raw.size(); ++i) pixels[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(raw.data()[i]);
+    write_npy(dir / "images.npy", NdArray::from_values<std::uint8_t>({n, 3, 12, 12}, pixels));
+    for (int i = 0; i < n; ++i) labels.push_back(static_cast<std::uint8_t>(i % 10));
+    write_npy(dir / "labels.npy", NdArray::from_values<std::uint8_t>({n}, labels));
+  }
+  ~Workspace() { fs::remove_all(dir); }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+};
+
+}  // namespace
+
+TEST_CASE("quantize, info, eval and run work end to end", "[cli]") {
+  const Workspace ws;
+  const Result q = run_cli("quantize " + ws.path("model") + " --mix pot4:60,fixed4:35,fixed8:5 --calib " +
+                           ws.path("images.npy") + " --calibration percentile:99.9 -o " + ws.path("m.rmsmp"));
+  INFO(q.output);
+  REQUIRE(q.status == 0);
+
+  // The file holds what quantize_model makes in process from the same data.
+  const QuantizedModel loaded = load_quantized_model(ws.path("m.rmsmp"));
+  QuantizeOptions options;
+  options.calibration.method = CalibrationMethod::percentile;
+  options.calibration.percentile = 99.9;
+  const FloatModel fm = load_float_model(ws.path("model"));
+  const Eigen::MatrixXf x = preprocess_input(ws.raw, fm.input);
+  QuantizedModel expected = quantize_model(fm, x, DynamicRowMix::from<Mix60_35_5>(), options);
+  expected.source = loaded.source;
+  CHECK(quantized_model_bytes(loaded) == quantized_model_bytes(expected));
+
+  const Result info = run_cli("info " + ws.path("m.rmsmp"));
+  CHECK(info.status == 0);
+  CHECK_THAT(info.output, Catch::Contains("PoT-4 60%") && Catch::Contains("conv1") && Catch::Contains("float output"));
+
+  const Evaluation e = evaluate(ModelExecutor<>(loaded), x, std::vector<int>(ws.labels.begin(), ws.labels.end()));
+  char accuracy[64];
+  std::snprintf(accuracy, sizeof accuracy, "accuracy: %.2f%%", 100.0 * e.accuracy());
+  for (const char* backend : {"cpu", "reference"}) {
+    const Result ev = run_cli("eval " + ws.path("m.rmsmp") + " --data " + ws.path("images.npy") + " --labels " +
+                              ws.path("labels.npy") + " --backend " + backend);
+    INFO(ev.output);
+    CHECK(ev.status == 0);
+    CHECK_THAT(ev.output, Catch::Contains(accuracy) && Catch::Contains("per-layer error") && Catch::Contains("relu5"));
+  }
+
+  const Result r = run_cli("run " + ws.path("m.rmsmp") + " --data " + ws.path("images.npy") + " --output " + ws.path("out.npy"));
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const std::vector<float> out = read_npy(ws.path("out.npy")).values<float>();
+  const Eigen::MatrixXf y = run(loaded, x);
+  REQUIRE(out.size() == static_cast<std::size_t>(y.size()));
+  CHECK(std::equal(out.begin(), out.end(), y.data()));  // [N, 10] C order = column-major 10 x N
+}
+
+TEST_CASE("every command explains itself with --help", "[cli]") {
+  for (const char* command : {"quantize", "eval", "run", "info"}) {
+    const Result r = run_cli(std::string(command) + " --help");
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Catch::Contains(std::string("usage: rmsmp ") + command));
+  }
+  const Result top = run_cli("--help");
+  CHECK(top.status == 0);
+  CHECK_THAT(top.output, Catch::Contains("quantize") && Catch::Contains("eval"));
+}
+
+TEST_CASE("bad arguments and files exit non-zero with a message", "[cli]") {
+  const Workspace ws;
+  const std::string model = ws.path("model"), images = ws.path("images.npy"), labels = ws.path("labels.npy");
+  REQUIRE(run_cli("quantize " + model + " --mix fixed8:100 --calib " + images + " -o " + ws.path("m.rmsmp")).status == 0);
+  struct Case {
+    std::string args;
+    int status;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"", 2, "usage"},
+      {"frobnicate", 2, "unknown command"},
+      {"info", 2, "missing <model.rmsmp>"},
+      {"info a b", 2, "unexpected argument"},
+      {"quantize " + model + " --calib " + images + " -o x", 2, "missing --mix"},
+      {"quantize " + model + " --mix pot4:50,fixed4:40 --calib " + images + " -o x", 2, "100%"},
+      {"quantize " + model + " --mix pot9:100 --calib " + images + " -o x", 2, "unknown scheme"},
+      {"quantize " + model + " --mix fixed4 --calib " + images + " -o x", 2, "<scheme>:<percent>"},
+      {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --act-bits 5", 2, "8 or 4"},
+      {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --calibration median", 2, "unknown method"},
+      {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --bogus", 2, "unknown option --bogus"},
+      {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o", 2, "needs a value"},
+      {"quantize " + ws.path("nothing") + " --mix fixed4:100 --calib " + images + " -o x", 1, "nothing"},
+      {"quantize " + model + " --mix fixed4:100 --calib " + labels + " -o x", 1, "values per sample"},
+      {"eval " + ws.path("m.rmsmp") + " --data " + images, 2, "missing --labels"},
+      {"eval " + ws.path("m.rmsmp") + " --data " + images + " --labels " + labels + " --backend gpu", 2, "unknown backend"},
+      {"eval " + ws.path("m.rmsmp") + " --data " + images + " --labels " + labels + " --threads 0", 2, "--threads"},
+      {"eval " + ws.path("m.rmsmp") + " --data " + images + " --labels " + images, 1, "1-D"},
+      {"eval " + images + " --data " + images + " --labels " + labels, 1, "not an rmsmp binary file"},
+      {"run " + ws.path("missing.rmsmp") + " --data " + images, 1, "missing.rmsmp"},
+      {"run " + ws.path("m.rmsmp") + " --data " + ws.path("missing.npy"), 1, "missing.npy"},
+  };
+  for (const Case& c : cases) {
+    const Result r = run_cli(c.args);
+    INFO("rmsmp " << c.args << "\n" << r.output);
+    CHECK(r.status == c.status);
+    CHECK_THAT(r.output, Catch::Contains(c.message));
+  }
+  // A damaged model file.
+  std::vector<char> bytes;
+  {
+    std::ifstream in(ws.path("m.rmsmp"), std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x40);
+  {
+    std::ofstream out(ws.path("bad.rmsmp"), std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  const Result r = run_cli("info " + ws.path("bad.rmsmp"));
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("corrupted"));
+}
+
+#endif  // RMSMP_CLI
