@@ -73,8 +73,20 @@ module rmsmp_engine #(
   localparam logic [3:0] CFG_OUT_MODE = 4'd10;   // 0 int32, 1 int8, 2 uint8
 
   localparam int TYPES = 4;
-  localparam int TYPE_LANES [TYPES] = '{POT_LANES, SP2_LANES, FIX4_LANES, FIX8_LANES};
-  localparam int TYPE_FIRST [TYPES] = '{0, POT_LANES, POT_LANES + SP2_LANES, POT_LANES + SP2_LANES + FIX4_LANES};
+  // Lanes of lane type t, and the id of its first lane (functions: Yosys 0.23 has no
+  // unpacked-array parameters).
+  function automatic int type_lanes(input int t);
+    case (t)
+      0: type_lanes = POT_LANES;
+      1: type_lanes = SP2_LANES;
+      2: type_lanes = FIX4_LANES;
+      default: type_lanes = FIX8_LANES;
+    endcase
+  endfunction
+  function automatic int type_first(input int t);
+    type_first = 0;
+    for (int u = 0; u < t; u++) type_first = type_first + type_lanes(u);
+  endfunction
   localparam int A_W = ACT_BITS + 1;
   localparam int ROW_W = 17;
   localparam int COUNT_W = 8;  // lanes of one type in a pass: up to 255
@@ -94,7 +106,7 @@ module rmsmp_engine #(
 
   // ---- Configuration -------------------------------------------------------------------
   logic [A_ADDR_W:0]   beats;
-  logic [ROW_W-1:0]    rows [TYPES];
+  logic [TYPES*ROW_W-1:0]   rows;            // flattened per-type fields: Yosys 0.23 has no 2-D packed arrays
   logic [ACT_BITS+1:0] act_zero_point;
   logic                act_signed;
   logic [31:0]         out_zero_point, clamp_lo, clamp_hi;
@@ -105,7 +117,7 @@ module rmsmp_engine #(
       case (cfg_wr_addr)
         CFG_BEATS: beats <= cfg_wr_data[A_ADDR_W:0];
         CFG_ROWS, CFG_ROWS + 4'd1, CFG_ROWS + 4'd2, CFG_ROWS + 4'd3:
-          rows[2'(cfg_wr_addr - CFG_ROWS)] <= cfg_wr_data[ROW_W-1:0];
+          rows[(2'(cfg_wr_addr - CFG_ROWS))*ROW_W +: ROW_W] <= cfg_wr_data[ROW_W-1:0];
         CFG_ACT_ZERO: act_zero_point <= cfg_wr_data[ACT_BITS+1:0];
         CFG_ACT_SIGNED: act_signed <= cfg_wr_data[0];
         CFG_OUT_ZERO: out_zero_point <= cfg_wr_data;
@@ -120,21 +132,25 @@ module rmsmp_engine #(
   logic [A_ADDR_W:0]   load_beat;
   logic [A_ADDR_W:0]   beat;             // beat of the current pass
   logic [W_ADDR_W-1:0] weight_addr;      // pass * beats + beat
-  logic [ROW_W-1:0]    base [TYPES];     // first row of the current pass, per type
-  logic [COUNT_W-1:0]  active [TYPES];   // lanes holding a real row in the current pass
+  logic [TYPES*ROW_W-1:0] base;      // first row of the current pass, per type
+  logic [TYPES*COUNT_W-1:0] active;  // lanes holding a real row in the current pass
   logic                final_pass;
   logic                capture_pending;  // a pass's last beat is in the lanes
-  logic [COUNT_W-1:0]  pending_active [TYPES];
+  logic [TYPES*COUNT_W-1:0] pending_active;
   logic                pending_final;
   logic                results_idle;     // the result queues are empty
 
   always_comb begin
     final_pass = 1'b1;
     for (int t = 0; t < TYPES; t++) begin
-      if (TYPE_LANES[t] == 0 || rows[t] <= base[t]) active[t] = '0;
-      else if (rows[t] - base[t] >= ROW_W'(TYPE_LANES[t])) active[t] = COUNT_W'(TYPE_LANES[t]);
-      else active[t] = COUNT_W'(rows[t] - base[t]);
-      if (TYPE_LANES[t] != 0 && base[t] + ROW_W'(TYPE_LANES[t]) < rows[t]) final_pass = 1'b0;
+      logic [ROW_W-1:0] type_rows, type_base, lanes;
+      type_rows = rows[t*ROW_W +: ROW_W];
+      type_base = base[t*ROW_W +: ROW_W];
+      lanes = ROW_W'(type_lanes(t));
+      if (lanes == '0 || type_rows <= type_base) active[t*COUNT_W +: COUNT_W] = '0;
+      else if (type_rows - type_base >= lanes) active[t*COUNT_W +: COUNT_W] = COUNT_W'(lanes);
+      else active[t*COUNT_W +: COUNT_W] = COUNT_W'(type_rows - type_base);
+      if (lanes != '0 && type_base + lanes < type_rows) final_pass = 1'b0;
     end
   end
 
@@ -151,7 +167,7 @@ module rmsmp_engine #(
       load_beat <= '0;
       beat <= '0;
       weight_addr <= '0;
-      for (int t = 0; t < TYPES; t++) base[t] <= '0;
+      for (int t = 0; t < TYPES; t++) base[t*ROW_W +: ROW_W] <= '0;
       error_tlast <= 1'b0;
     end else begin
       if (load_fire) begin
@@ -172,10 +188,10 @@ module rmsmp_engine #(
           if (final_pass) begin
             computing <= 1'b0;
             weight_addr <= '0;
-            for (int t = 0; t < TYPES; t++) base[t] <= '0;
+            for (int t = 0; t < TYPES; t++) base[t*ROW_W +: ROW_W] <= '0;
           end else begin
             weight_addr <= weight_addr + 1'b1;
-            for (int t = 0; t < TYPES; t++) base[t] <= base[t] + ROW_W'(TYPE_LANES[t]);
+            for (int t = 0; t < TYPES; t++) base[t*ROW_W +: ROW_W] <= base[t*ROW_W +: ROW_W] + ROW_W'(type_lanes(t));
           end
         end
       end
@@ -209,7 +225,7 @@ module rmsmp_engine #(
     .wr_en(load_fire), .wr_addr(load_beat[A_ADDR_W-1:0]), .wr_codes(s_axis_act_tdata),
     .rd_en(issue), .rd_addr(beat[A_ADDR_W-1:0]), .rd_centered(act));
 
-  logic [31:0] lane_acc [LANES];
+  logic [LANES*32-1:0] lane_acc;
 
   logic unused_weight_bits;  // lane types narrower than 8 bits per field ignore the top bits
   assign unused_weight_bits = ^weight_wr_data;
@@ -219,57 +235,57 @@ module rmsmp_engine #(
   for (genvar l = 0; l < POT_LANES; l++) begin : g_pot
     logic [ACC_BITS-1:0] acc;
     rmsmp_lane_pot #(.K_PAR(K_PAR), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
-      .clk, .wr_en(weight_wr_select[TYPE_FIRST[0] + l]), .wr_addr(weight_wr_addr),
+      .clk, .wr_en(weight_wr_select[type_first(0) + l]), .wr_addr(weight_wr_addr),
       .wr_data(weight_wr_data[K_PAR*4-1:0]), .rd_en(issue), .rd_addr(weight_addr), .act,
       .acc_en(valid2), .acc_first(first2), .acc);
-    assign lane_acc[TYPE_FIRST[0] + l] = 32'($signed(acc));
+    assign lane_acc[(type_first(0) + l)*32 +: 32] = 32'($signed(acc));
   end
   for (genvar l = 0; l < SP2_LANES; l++) begin : g_sp2
     logic [ACC_BITS-1:0] acc;
     rmsmp_lane_sp2 #(.K_PAR(K_PAR), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
-      .clk, .wr_en(weight_wr_select[TYPE_FIRST[1] + l]), .wr_addr(weight_wr_addr),
+      .clk, .wr_en(weight_wr_select[type_first(1) + l]), .wr_addr(weight_wr_addr),
       .wr_data(weight_wr_data[K_PAR*7-1:0]), .rd_en(issue), .rd_addr(weight_addr), .act,
       .acc_en(valid2), .acc_first(first2), .acc);
-    assign lane_acc[TYPE_FIRST[1] + l] = 32'($signed(acc));
+    assign lane_acc[(type_first(1) + l)*32 +: 32] = 32'($signed(acc));
   end
   for (genvar l = 0; l < FIX4_LANES; l++) begin : g_fix4
     logic [ACC_BITS-1:0] acc;
     rmsmp_lane_fixed #(.K_PAR(K_PAR), .W_BITS(4), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
-      .clk, .wr_en(weight_wr_select[TYPE_FIRST[2] + l]), .wr_addr(weight_wr_addr),
+      .clk, .wr_en(weight_wr_select[type_first(2) + l]), .wr_addr(weight_wr_addr),
       .wr_data(weight_wr_data[K_PAR*4-1:0]), .rd_en(issue), .rd_addr(weight_addr), .act,
       .acc_en(valid2), .acc_first(first2), .acc);
-    assign lane_acc[TYPE_FIRST[2] + l] = 32'($signed(acc));
+    assign lane_acc[(type_first(2) + l)*32 +: 32] = 32'($signed(acc));
   end
   for (genvar l = 0; l < FIX8_LANES; l++) begin : g_fix8
     logic [ACC_BITS-1:0] acc;
     rmsmp_lane_fixed #(.K_PAR(K_PAR), .W_BITS(8), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
-      .clk, .wr_en(weight_wr_select[TYPE_FIRST[3] + l]), .wr_addr(weight_wr_addr),
+      .clk, .wr_en(weight_wr_select[type_first(3) + l]), .wr_addr(weight_wr_addr),
       .wr_data(weight_wr_data), .rd_en(issue), .rd_addr(weight_addr), .act,
       .acc_en(valid2), .acc_first(first2), .acc);
-    assign lane_acc[TYPE_FIRST[3] + l] = 32'($signed(acc));
+    assign lane_acc[(type_first(3) + l)*32 +: 32] = 32'($signed(acc));
   end
 
   // ---- Result queues: one per lane type, loaded when a pass ends --------------------------
-  logic [31:0]        head [TYPES];
-  logic [COUNT_W-1:0] queued [TYPES];
+  logic [TYPES*32-1:0]      head;
+  logic [TYPES*COUNT_W-1:0] queued;
   logic [TYPES-1:0]   pop;
 
   for (genvar t = 0; t < TYPES; t++) begin : g_queue
-    localparam int SLOTS = TYPE_LANES[t] > 0 ? TYPE_LANES[t] : 1;
+    localparam int SLOTS = type_lanes(t) > 0 ? type_lanes(t) : 1;
     localparam int QCOUNT_W = $clog2(SLOTS + 1);
     logic [SLOTS*32-1:0]   values;
     logic [QCOUNT_W-1:0]   count;
-    if (TYPE_LANES[t] == 0) begin : g_none
+    if (type_lanes(t) == 0) begin : g_none
       assign values = '0;
     end else begin : g_some
-      for (genvar l = 0; l < TYPE_LANES[t]; l++) begin : g_slot
-        assign values[l*32 +: 32] = lane_acc[TYPE_FIRST[t] + l];
+      for (genvar l = 0; l < type_lanes(t); l++) begin : g_slot
+        assign values[l*32 +: 32] = lane_acc[(type_first(t) + l)*32 +: 32];
       end
     end
-    rmsmp_result_queue #(.LANES(TYPE_LANES[t]), .WIDTH(32)) queue (
-      .clk, .rst, .load(last3), .values, .load_count(QCOUNT_W'(pending_active[t])),
-      .pop(pop[t]), .head(head[t]), .count);
-    assign queued[t] = COUNT_W'(count);
+    rmsmp_result_queue #(.LANES(type_lanes(t)), .WIDTH(32)) queue (
+      .clk, .rst, .load(last3), .values, .load_count(QCOUNT_W'(pending_active[t*COUNT_W +: COUNT_W])),
+      .pop(pop[t]), .head(head[t*32 +: 32]), .count);
+    assign queued[t*COUNT_W +: COUNT_W] = COUNT_W'(count);
   end
 
   // ---- Serializer: PoT results first, then SP2, Fixed-4, Fixed-8 --------------------------
@@ -286,12 +302,12 @@ module rmsmp_engine #(
     out_in_acc = '0;
     out_in_last = 1'b0;
     for (int t = 0; t < TYPES; t++) begin
-      if (!found && queued[t] != '0) begin
+      if (!found && queued[t*COUNT_W +: COUNT_W] != '0) begin
         found = 1'b1;
         pop[t] = out_in_ready;
-        out_in_acc = head[t];
-        out_in_last = results_final && queued[t] == COUNT_W'(1);
-      end else if (found && queued[t] != '0) begin
+        out_in_acc = head[t*32 +: 32];
+        out_in_last = results_final && queued[t*COUNT_W +: COUNT_W] == COUNT_W'(1);
+      end else if (found && queued[t*COUNT_W +: COUNT_W] != '0) begin
         out_in_last = 1'b0;
       end
     end

@@ -26,4 +26,8 @@
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/kernel/cpu/gemm.hpp"
 
+#include "rmsmp/kernel/rtl/engine.hpp"
+#include "rmsmp/kernel/rtl/cycle_model.hpp"
+#include "rmsmp/kernel/rtl/backend.hpp"
+
 #include "rmsmp/model/float_model.hpp"
