@@ -2,14 +2,14 @@
 //
 // Four lane types share one activation stream: PoT (shift), SP2 (two shifts + add),
 // Fixed-4 and Fixed-8 (multipliers). For every column of the activations the engine
-//   1. takes ceil(K / K_PAR) beats of K_PAR codes into the activation buffer (LOAD),
-//   2. runs passes over the buffer (COMPUTE): in pass p, lane l of type T computes row
+//   1. takes ceil(K / K_PAR) beats of K_PAR codes into one bank of the activation buffer,
+//   2. runs passes over that bank: in pass p, lane l of type T computes row
 //      p * LANES_T + l of that type's rows, K_PAR weights per cycle, all types at once,
 //   3. hands each pass's results to the output pipeline, one per cycle, in the order
 //      pass, type (PoT, SP2, Fixed-4, Fixed-8), lane; `m_axis_out_tuser` is that output's
 //      index within the column, which also addresses its row parameters.
-// The next column loads while the last pass's results drain. Weights, row parameters and
-// configuration are written through simple write ports while the engine is idle.
+// The buffer has two banks, so the next column loads while this one computes. Weights, row
+// parameters and configuration are written through simple write ports while the engine is idle.
 module rmsmp_engine #(
   parameter int POT_LANES = 4,
   parameter int SP2_LANES = 2,
@@ -19,7 +19,7 @@ module rmsmp_engine #(
   parameter int ACT_BITS = 8,       // 8 (uint8/int8) or 4 (uint8 codes 0..15)
   parameter int ACC_BITS = 32,      // lane accumulator width, 16..32
   parameter int WEIGHT_DEPTH = 256, // weight words per lane (passes * beats per column)
-  parameter int ACT_DEPTH = 256,    // beats per column, at most
+  parameter int ACT_DEPTH = 256,    // beats per column, at most (two banks of this)
   parameter int PARAM_DEPTH = 1024, // outputs per column (rows per run), at most; power of 2
   localparam int LANES = POT_LANES + SP2_LANES + FIX4_LANES + FIX8_LANES,
   localparam int LANE_ID_W = $clog2(LANES > 1 ? LANES : 2),
@@ -128,7 +128,10 @@ module rmsmp_engine #(
       endcase
 
   // ---- Control -------------------------------------------------------------------------
-  logic                computing;        // 0: LOAD (taking a column), 1: COMPUTE
+  logic [1:0]          bank_full;        // activation bank holds a column not yet computed
+  logic                load_bank;        // bank the next beats go to
+  logic                compute_bank;     // bank the passes read
+  logic                computing;
   logic [A_ADDR_W:0]   load_beat;
   logic [A_ADDR_W:0]   beat;             // beat of the current pass
   logic [W_ADDR_W-1:0] weight_addr;      // pass * beats + beat
@@ -155,7 +158,8 @@ module rmsmp_engine #(
   end
 
   logic load_fire, last_beat, issue;
-  assign s_axis_act_tready = !computing;
+  assign computing = bank_full[compute_bank];
+  assign s_axis_act_tready = !bank_full[load_bank];
   assign load_fire = s_axis_act_tvalid && s_axis_act_tready;
   assign last_beat = beat == beats - 1'b1;
   // A pass's last beat waits until the previous pass's results have left the queues.
@@ -163,7 +167,9 @@ module rmsmp_engine #(
 
   always_ff @(posedge clk) begin
     if (rst) begin
-      computing <= 1'b0;
+      bank_full <= '0;
+      load_bank <= 1'b0;
+      compute_bank <= 1'b0;
       load_beat <= '0;
       beat <= '0;
       weight_addr <= '0;
@@ -174,7 +180,8 @@ module rmsmp_engine #(
         if (s_axis_act_tlast != (load_beat == beats - 1'b1)) error_tlast <= 1'b1;
         if (load_beat == beats - 1'b1) begin
           load_beat <= '0;
-          computing <= 1'b1;
+          bank_full[load_bank] <= 1'b1;
+          load_bank <= !load_bank;
         end else begin
           load_beat <= load_beat + 1'b1;
         end
@@ -186,7 +193,8 @@ module rmsmp_engine #(
         end else begin
           beat <= '0;
           if (final_pass) begin
-            computing <= 1'b0;
+            bank_full[compute_bank] <= 1'b0;  // never the bank being filled: that one is empty
+            compute_bank <= !compute_bank;
             weight_addr <= '0;
             for (int t = 0; t < TYPES; t++) base[t*ROW_W +: ROW_W] <= '0;
           end else begin
@@ -220,10 +228,10 @@ module rmsmp_engine #(
 
   // ---- Activation buffer and lanes ------------------------------------------------------
   logic [K_PAR*A_W-1:0] act;
-  rmsmp_activation_buffer #(.K_PAR(K_PAR), .ACT_BITS(ACT_BITS), .DEPTH(ACT_DEPTH)) activation_buffer (
+  rmsmp_activation_buffer #(.K_PAR(K_PAR), .ACT_BITS(ACT_BITS), .DEPTH(2 * ACT_DEPTH)) activation_buffer (
     .clk, .act_signed, .zero_point(act_zero_point),
-    .wr_en(load_fire), .wr_addr(load_beat[A_ADDR_W-1:0]), .wr_codes(s_axis_act_tdata),
-    .rd_en(issue), .rd_addr(beat[A_ADDR_W-1:0]), .rd_centered(act));
+    .wr_en(load_fire), .wr_addr({load_bank, load_beat[A_ADDR_W-1:0]}), .wr_codes(s_axis_act_tdata),
+    .rd_en(issue), .rd_addr({compute_bank, beat[A_ADDR_W-1:0]}), .rd_centered(act));
 
   logic [LANES*32-1:0] lane_acc;
 
@@ -330,6 +338,6 @@ module rmsmp_engine #(
     .out_valid(m_axis_out_tvalid), .out_ready(m_axis_out_tready), .out_data(m_axis_out_tdata),
     .out_index(m_axis_out_tuser), .out_last(m_axis_out_tlast), .busy(pipeline_busy));
 
-  assign idle = !computing && load_beat == '0 && !valid1 && !valid2 && !capture_pending && results_idle &&
+  assign idle = bank_full == '0 && load_beat == '0 && !valid1 && !valid2 && !capture_pending && results_idle &&
                 !pipeline_busy;
 endmodule

@@ -62,9 +62,10 @@ TEST_CASE("schemes map to the lane type that has their hardware", "[rtl]") {
 }
 
 TEST_CASE("the cycle model has the closed form when beats per column cover a pass's results", "[rtl]") {
-  // With B = ceil(K / K_PAR) >= capture_latency + (results of any pass), no pass waits: a
-  // column costs B load cycles plus P passes of B, and the last pass drains S_last results
-  // through the output latency: N (P + 1) B + S_last + capture_latency + output_latency - 1.
+  // With B = ceil(K / K_PAR) >= capture_latency + (results of any pass), no pass waits: the
+  // first column loads in B cycles, every column then computes P passes of B (the next one
+  // loads meanwhile), and the last pass drains S_last results through the output latency:
+  // B + N P B + S_last + capture_latency + output_latency - 1.
   constexpr rtl::EngineParams p{{4, 3, 2, 1}, 4, 8, 32, 1024, 1024, 1024};
   for (int K : {60, 61, 100, 257})
     for (int N : {1, 2, 5})
@@ -75,7 +76,7 @@ TEST_CASE("the cycle model has the closed form when beats per column cover a pas
         int s_last = 0;
         for (std::size_t t = 0; t < 4; ++t) s_last += std::max(0, std::min(p.lanes[t], rows[t] - (P - 1) * p.lanes[t]));
         REQUIRE(B >= rtl::capture_latency + p.total_lanes());
-        const std::int64_t expected = N * (P + 1) * B + s_last + rtl::capture_latency + rtl::output_latency - 1;
+        const std::int64_t expected = B + N * P * B + s_last + rtl::capture_latency + rtl::output_latency - 1;
         INFO("K " << K << " N " << N << " rows " << rows[0] << "/" << rows[1] << "/" << rows[2] << "/" << rows[3]);
         REQUIRE(rtl::predicted_cycles(p, rows, K, N) == static_cast<std::uint64_t>(expected));
       }
@@ -83,7 +84,7 @@ TEST_CASE("the cycle model has the closed form when beats per column cover a pas
 
 TEST_CASE("the cycle model charges a pass the output time when its results outnumber the beats", "[rtl]") {
   // K <= K_PAR: one beat per pass, so each pass waits for the previous pass's S results
-  // plus the capture latency: a column of P equal passes costs about P (capture_latency + S).
+  // plus the capture latency: a column of P equal passes costs P (capture_latency + S).
   constexpr rtl::EngineParams p{{8, 0, 0, 0}, 4, 8, 32, 64, 64, 64};
   const std::array<int, 4> rows{64, 0, 0, 0};  // 8 passes of 8 results
   const std::uint64_t one = rtl::predicted_cycles(p, rows, 4, 1);

@@ -39,28 +39,31 @@ constexpr int passes_per_column(const EngineParams& p, const std::array<int, lan
 /// Cycles from the first activation beat to the last result's handshake, inclusive, for a run
 /// of `rows[t]` rows per lane type (at least one in all), depth K and N columns.
 ///
-/// Per column: K_PAR codes per cycle load the buffer (B = ceil(K / K_PAR) cycles), then every
-/// pass issues B beats. A pass's last beat waits until the previous pass's S results have
-/// left the queues (capture_latency + S cycles after its own last beat), so a pass costs
-/// max(B, capture_latency + S_prev) cycles. The next column loads while the last pass drains.
+/// A column loads in B = ceil(K / K_PAR) cycles into one of two activation banks, while the
+/// column before computes from the other; loading column n waits for column n - 2 to finish.
+/// A column's passes each issue B beats; a pass's last beat waits until the previous pass's S
+/// results have left the queues (capture_latency + S cycles after its own last beat), so a pass
+/// costs max(B, capture_latency + S_prev) cycles. The last results then drain through the
+/// output pipeline (output_latency).
 constexpr std::uint64_t predicted_cycles(const EngineParams& p, const std::array<int, lane_type_count>& rows, int K,
                                          int N) {
   const std::int64_t beats = p.beats(K);
   const int passes = passes_per_column(p, rows);
   if (N <= 0 || passes == 0) return 0;
-  std::int64_t load_start = 0;      // cycle of the column's first load beat
-  std::int64_t last_issue = 0;      // cycle of the latest pass's last beat
-  std::int64_t queues_free = 0;     // first cycle a pass's last beat may issue
-  int last_results = 0;
+  std::int64_t load_start = 0;           // cycle of the column's first load beat
+  std::int64_t column_end[2] = {-1, -1};  // last beat of columns n-1 and n-2
+  std::int64_t queues_free = 0;          // first cycle a pass's last beat may issue
   for (int n = 0; n < N; ++n) {
-    std::int64_t pass_start = load_start + beats;
+    if (n > 0) load_start = std::max(load_start + beats, column_end[1] + 1);
+    std::int64_t pass_start = std::max(load_start + beats, column_end[0] + 1);
+    std::int64_t last_issue = 0;
     for (int pass = 0; pass < passes; ++pass) {
       last_issue = std::max(pass_start + beats - 1, queues_free);
-      last_results = results_in_pass(p, rows, pass);
-      queues_free = last_issue + capture_latency + last_results;
+      queues_free = last_issue + capture_latency + results_in_pass(p, rows, pass);
       pass_start = last_issue + 1;
     }
-    load_start = last_issue + 1;
+    column_end[1] = column_end[0];
+    column_end[0] = last_issue;
   }
   // The last result leaves the queues in cycle queues_free - 1 and appears output_latency later.
   return static_cast<std::uint64_t>(queues_free - 1 + output_latency + 1);
