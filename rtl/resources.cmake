@@ -11,28 +11,26 @@ foreach(_var YOSYS RTL_DIR WORK_DIR)
 endforeach()
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-set(_memory "${RTL_DIR}/rmsmp_memory.sv")
-set(_acc "${RTL_DIR}/rmsmp_lane_accumulator.sv")
-set(_all rmsmp_memory rmsmp_lane_accumulator rmsmp_lane_fixed rmsmp_lane_pot rmsmp_lane_sp2
+set(_all rmsmp_memory rmsmp_term_pot rmsmp_term_sp2 rmsmp_term_fixed rmsmp_lane_accumulator rmsmp_lane
          rmsmp_activation_buffer rmsmp_result_queue rmsmp_output_pipeline rmsmp_engine)
-set(_engine_sources "")
+set(_sources "")
 foreach(_m IN LISTS _all)
-  list(APPEND _engine_sources "${RTL_DIR}/${_m}.sv")
+  list(APPEND _sources "${RTL_DIR}/${_m}.sv")
 endforeach()
-list(JOIN _engine_sources "," _engine_sources)
+list(JOIN _sources " " _source_text)
 
-# name | top | parameters | sources (comma-separated)
+# name | top | parameters (Yosys reads every file and elaborates only the top)
 set(_designs
-  "PoT lane, 4-bit act|rmsmp_lane_pot|K_PAR 4 A_W 5|${_memory},${_acc},${RTL_DIR}/rmsmp_lane_pot.sv"
-  "SP2 lane, 4-bit act|rmsmp_lane_sp2|K_PAR 4 A_W 5|${_memory},${_acc},${RTL_DIR}/rmsmp_lane_sp2.sv"
-  "Fixed-4 lane, 4-bit act|rmsmp_lane_fixed|K_PAR 4 A_W 5 W_BITS 4|${_memory},${_acc},${RTL_DIR}/rmsmp_lane_fixed.sv"
-  "Fixed-8 lane, 4-bit act|rmsmp_lane_fixed|K_PAR 4 A_W 5 W_BITS 8|${_memory},${_acc},${RTL_DIR}/rmsmp_lane_fixed.sv"
-  "PoT lane, 8-bit act|rmsmp_lane_pot|K_PAR 4 A_W 9|${_memory},${_acc},${RTL_DIR}/rmsmp_lane_pot.sv"
-  "SP2 lane, 8-bit act|rmsmp_lane_sp2|K_PAR 4 A_W 9|${_memory},${_acc},${RTL_DIR}/rmsmp_lane_sp2.sv"
-  "Fixed-4 lane, 8-bit act|rmsmp_lane_fixed|K_PAR 4 A_W 9 W_BITS 4|${_memory},${_acc},${RTL_DIR}/rmsmp_lane_fixed.sv"
-  "Fixed-8 lane, 8-bit act|rmsmp_lane_fixed|K_PAR 4 A_W 9 W_BITS 8|${_memory},${_acc},${RTL_DIR}/rmsmp_lane_fixed.sv"
-  "output pipeline|rmsmp_output_pipeline|INDEX_W 9|${_memory},${RTL_DIR}/rmsmp_output_pipeline.sv"
-  "engine 12 PoT / 7 Fixed-4 / 1 Fixed-8, K_PAR 4, 4-bit act|rmsmp_engine|POT_LANES 12 SP2_LANES 0 FIX4_LANES 7 FIX8_LANES 1 K_PAR 4 ACT_BITS 4 ACC_BITS 32 WEIGHT_DEPTH 256 ACT_DEPTH 128 PARAM_DEPTH 512|${_engine_sources}")
+  "PoT lane, 4-bit act|rmsmp_lane|KIND 0 K_PAR 4 A_W 5"
+  "SP2 lane, 4-bit act|rmsmp_lane|KIND 1 K_PAR 4 A_W 5"
+  "Fixed-4 lane, 4-bit act|rmsmp_lane|KIND 2 K_PAR 4 A_W 5"
+  "Fixed-8 lane, 4-bit act|rmsmp_lane|KIND 3 K_PAR 4 A_W 5"
+  "PoT lane, 8-bit act|rmsmp_lane|KIND 0 K_PAR 4 A_W 9"
+  "SP2 lane, 8-bit act|rmsmp_lane|KIND 1 K_PAR 4 A_W 9"
+  "Fixed-4 lane, 8-bit act|rmsmp_lane|KIND 2 K_PAR 4 A_W 9"
+  "Fixed-8 lane, 8-bit act|rmsmp_lane|KIND 3 K_PAR 4 A_W 9"
+  "output pipeline|rmsmp_output_pipeline|INDEX_W 9"
+  "engine 12 PoT / 7 Fixed-4 / 1 Fixed-8, K_PAR 4, 4-bit act|rmsmp_engine|POT_LANES 12 SP2_LANES 0 FIX4_LANES 7 FIX8_LANES 1 K_PAR 4 ACT_BITS 4 ACC_BITS 32 WEIGHT_DEPTH 256 ACT_DEPTH 128 PARAM_DEPTH 512")
 
 set(_table "| design | LUT | FF | DSP48E1 | RAMB18E1 + 2 x RAMB36E1 | LUTRAM/SRL cells | CARRY4 |\n|---|---|---|---|---|---|---|\n")
 set(_index 0)
@@ -41,7 +39,6 @@ foreach(_design IN LISTS _designs)
   list(GET _fields 0 _name)
   list(GET _fields 1 _top)
   list(GET _fields 2 _params)
-  list(GET _fields 3 _sources)
   string(REPLACE " " ";" _params "${_params}")
   set(_chparam "")
   list(LENGTH _params _n)
@@ -52,7 +49,6 @@ foreach(_design IN LISTS _designs)
     list(GET _params ${_j} _v)
     string(APPEND _chparam " -set ${_p} ${_v}")
   endforeach()
-  string(REPLACE "," " " _source_text "${_sources}")
   set(_stat "${WORK_DIR}/stat_${_index}.txt")
   set(_script "read_verilog -sv ${_source_text}; chparam${_chparam} ${_top}; synth_xilinx -family xc7 -flatten -top ${_top}; tee -q -o ${_stat} stat")
   message(STATUS "yosys: ${_name}")

@@ -87,6 +87,12 @@ module rmsmp_engine #(
     type_first = 0;
     for (int u = 0; u < t; u++) type_first = type_first + type_lanes(u);
   endfunction
+  // The lane type of lane id l (PoT lanes first, then SP2, Fixed-4, Fixed-8).
+  function automatic int lane_type(input int l);
+    lane_type = 0;
+    for (int t = 1; t < TYPES; t++)
+      if (l >= type_first(t)) lane_type = t;
+  endfunction
   localparam int A_W = ACT_BITS + 1;
   localparam int ROW_W = 17;
   localparam int COUNT_W = 8;  // lanes of one type in a pass: up to 255
@@ -240,37 +246,15 @@ module rmsmp_engine #(
   logic [LANES-1:0] weight_wr_select;
   assign weight_wr_select = weight_wr_en ? LANES'(1) << weight_wr_lane : '0;
 
-  for (genvar l = 0; l < POT_LANES; l++) begin : g_pot
+  for (genvar l = 0; l < LANES; l++) begin : g_lane
+    localparam int KIND = lane_type(l);
+    localparam int FIELD_BITS = KIND == 1 ? 7 : KIND == 3 ? 8 : 4;
     logic [ACC_BITS-1:0] acc;
-    rmsmp_lane_pot #(.K_PAR(K_PAR), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
-      .clk, .wr_en(weight_wr_select[type_first(0) + l]), .wr_addr(weight_wr_addr),
-      .wr_data(weight_wr_data[K_PAR*4-1:0]), .rd_en(issue), .rd_addr(weight_addr), .act,
+    rmsmp_lane #(.KIND(KIND), .K_PAR(K_PAR), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
+      .clk, .wr_en(weight_wr_select[l]), .wr_addr(weight_wr_addr),
+      .wr_data(weight_wr_data[K_PAR*FIELD_BITS-1:0]), .rd_en(issue), .rd_addr(weight_addr), .act,
       .acc_en(valid2), .acc_first(first2), .acc);
-    assign lane_acc[(type_first(0) + l)*32 +: 32] = 32'($signed(acc));
-  end
-  for (genvar l = 0; l < SP2_LANES; l++) begin : g_sp2
-    logic [ACC_BITS-1:0] acc;
-    rmsmp_lane_sp2 #(.K_PAR(K_PAR), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
-      .clk, .wr_en(weight_wr_select[type_first(1) + l]), .wr_addr(weight_wr_addr),
-      .wr_data(weight_wr_data[K_PAR*7-1:0]), .rd_en(issue), .rd_addr(weight_addr), .act,
-      .acc_en(valid2), .acc_first(first2), .acc);
-    assign lane_acc[(type_first(1) + l)*32 +: 32] = 32'($signed(acc));
-  end
-  for (genvar l = 0; l < FIX4_LANES; l++) begin : g_fix4
-    logic [ACC_BITS-1:0] acc;
-    rmsmp_lane_fixed #(.K_PAR(K_PAR), .W_BITS(4), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
-      .clk, .wr_en(weight_wr_select[type_first(2) + l]), .wr_addr(weight_wr_addr),
-      .wr_data(weight_wr_data[K_PAR*4-1:0]), .rd_en(issue), .rd_addr(weight_addr), .act,
-      .acc_en(valid2), .acc_first(first2), .acc);
-    assign lane_acc[(type_first(2) + l)*32 +: 32] = 32'($signed(acc));
-  end
-  for (genvar l = 0; l < FIX8_LANES; l++) begin : g_fix8
-    logic [ACC_BITS-1:0] acc;
-    rmsmp_lane_fixed #(.K_PAR(K_PAR), .W_BITS(8), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
-      .clk, .wr_en(weight_wr_select[type_first(3) + l]), .wr_addr(weight_wr_addr),
-      .wr_data(weight_wr_data), .rd_en(issue), .rd_addr(weight_addr), .act,
-      .acc_en(valid2), .acc_first(first2), .acc);
-    assign lane_acc[(type_first(3) + l)*32 +: 32] = 32'($signed(acc));
+    assign lane_acc[l*32 +: 32] = 32'($signed(acc));
   end
 
   // ---- Result queues: one per lane type, loaded when a pass ends --------------------------

@@ -12,7 +12,7 @@ using namespace rmsmp;
 
 namespace {
 
-/// What a lane computes for weight field f and activation 1 (rtl/rmsmp_lane_*.sv).
+/// What a lane computes for weight field f and activation 1 (rtl/rmsmp_term_*.sv).
 int lane_level(rtl::LaneType type, std::uint32_t f) {
   switch (type) {
     case rtl::LaneType::pot: {

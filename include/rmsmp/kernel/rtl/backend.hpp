@@ -67,7 +67,7 @@ constexpr std::uint32_t sp2_term_field(int term) {
   return term == 0 ? 0u : 4u | static_cast<std::uint32_t>(std::countr_zero(static_cast<unsigned>(term)));
 }
 
-/// A code as its lane type stores it (rtl/rmsmp_lane_*.sv): PoT {sign, index[2:0]}; SP2
+/// A code as its lane type stores it (rtl/rmsmp_term_*.sv): PoT {sign, index[2:0]}; SP2
 /// {sign, a_on, a[1:0], b_on, b[1:0]} with level +-(2^a + 2^b); Fixed two's-complement levels.
 constexpr std::uint32_t lane_field(SchemeId id, std::uint8_t code) {
   const int magnitude_bits = id.bits - 1;
