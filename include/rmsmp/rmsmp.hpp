@@ -36,6 +36,10 @@
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/kernel/cpu/gemm.hpp"
 
+#include "rmsmp/kernel/rtl/engine.hpp"
+#include "rmsmp/kernel/rtl/cycle_model.hpp"
+#include "rmsmp/kernel/rtl/backend.hpp"
+
 #include "rmsmp/layers/tensor.hpp"
 #include "rmsmp/layers/window.hpp"
 #include "rmsmp/layers/im2col.hpp"
