@@ -1,5 +1,5 @@
 // rmsmp/kernel/cpu/gemm.hpp — the CPU backend: packed weights, run-time dispatch to the best
-// micro-kernel (generic, AVX2), int32 accumulation over all of K, the output pipeline once per
+// micro-kernel (generic, AVX2, AVX-512 VNNI), int32 accumulation over all of K, the output pipeline once per
 // output. Bit-identical to reference::gemm for every call check_gemm_arguments accepts.
 //
 //   cpu::gemm<Arch>(packed, x, pipeline, y)   the kernel on PackedWeights (arguments assumed
@@ -26,6 +26,8 @@
 #include "rmsmp/kernel/contract.hpp"
 #include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/kernel/cpu/detail/avx2.hpp"
+#include "rmsmp/kernel/cpu/detail/avx512_emulated.hpp"
+#include "rmsmp/kernel/cpu/detail/avx512_vnni.hpp"
 #include "rmsmp/kernel/cpu/detail/generic.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
@@ -36,9 +38,21 @@ namespace rmsmp::cpu {
 
 namespace detail {
 
-/// vpmaddubsw-style u8 x s8 pair sums stay exact (no int16 saturation) for this group and
-/// these activations: 2 * max_level * max_x <= 32767.
-constexpr bool pairs_fit_int16(int max_level, int max_x) { return 2 * max_level * max_x <= 32767; }
+/// The micro-kernels: one per architecture, and the AVX-512 VNNI kernel on emulated
+/// instructions (avx512_emulated.hpp), which runs anywhere and is only meant for tests.
+enum class Kernel { generic, avx2, avx512_vnni, avx512_vnni_emulated };
+
+constexpr Kernel kernel_for(ArchId a) {
+  switch (a) {
+    case ArchId::avx2:
+      return Kernel::avx2;
+    case ArchId::avx512_vnni:
+      return Kernel::avx512_vnni;
+    case ArchId::generic:
+      break;
+  }
+  return Kernel::generic;
+}
 
 /// The activations as the kernels read them: each column padded with zeros to padded_cols,
 /// 64-byte aligned, in offset binary (int8 x becomes x + 128 = x ^ 0x80 as uint8).
@@ -54,21 +68,27 @@ AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padde
   return buf;
 }
 
-inline void group_dots(ArchId arch, const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, bool maddubs, std::uint32_t* out) {
-  switch (arch) {
+inline void group_dots(Kernel kernel, const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x, std::uint32_t* out) {
+  switch (kernel) {
 #if RMSMP_CPU_X86_KERNELS
-    case ArchId::avx2:
-      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, maddubs, out);
+    case Kernel::avx2:
+      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, max_x, out);
+      return;
+    case Kernel::avx512_vnni:
+      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
       return;
 #endif
-    case ArchId::generic:
+    case Kernel::avx512_vnni_emulated:
+      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
+      return;
+    case Kernel::generic:
       generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
       return;
     default:
       break;
   }
-  throw Error("cpu backend: no kernel for " + std::string(arch_name(arch)));
+  throw Error("cpu backend: this kernel is not compiled in");
 }
 
 /// How many threads a call uses: at most `threads`, one tile (4 rows of one group) each at
@@ -83,7 +103,7 @@ inline int threads_for(int threads, std::size_t tiles, double multiply_adds, std
 /// order) are split into contiguous, equal chunks, one per thread; every output is computed by
 /// one thread exactly as without a pool, so the results do not depend on the thread count.
 template <ActivationValue T, class Pipeline>
-void run_gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
               const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool = nullptr,
               std::size_t min_work_per_thread = 0) {
   // Cheap shape and parameter checks: enough for memory safety even if the caller skipped
@@ -116,11 +136,10 @@ void run_gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, c
     std::size_t group_first = 0;  // number of the group's first tile
     for (const PackedGroup& g : w.groups()) {
       const std::size_t begin = std::max(first, group_first), end = std::min(last, group_first + tiles_of(g));
-      const bool maddubs = pairs_fit_int16(g.max_level, max_x);
       for (std::size_t t = begin; t < end; ++t) {
         const std::size_t i0 = (t - group_first) * tile_rows;
         const std::size_t count = std::min(tile_rows, g.rows - i0);
-        group_dots(arch, g, i0, count, xb.data(), Kp, N, blocks, maddubs, dots.data());
+        group_dots(kernel, g, i0, count, xb.data(), Kp, N, blocks, max_x, dots.data());
         for (std::size_t r = 0; r < count; ++r) {
           const int row = g.original_rows[i0 + r];
           const std::uint32_t correction = zpu * static_cast<std::uint32_t>(g.row_sums[i0 + r]);
@@ -161,7 +180,7 @@ template <Arch A, ActivationValue T, class Pipeline>
 void gemm(const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
           const OutputView<typename Pipeline::output_type>& y) {
   require_runnable(A::id);
-  detail::run_gemm(A::id, w, x, pipeline, y);
+  detail::run_gemm(detail::kernel_for(A::id), w, x, pipeline, y);
 }
 
 /// The same with the architecture chosen at run time.
@@ -169,7 +188,7 @@ template <ActivationValue T, class Pipeline>
 void gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
           const OutputView<typename Pipeline::output_type>& y) {
   require_runnable(arch);
-  detail::run_gemm(arch, w, x, pipeline, y);
+  detail::run_gemm(detail::kernel_for(arch), w, x, pipeline, y);
 }
 
 /// A matrix and its packed form. Holds a pointer to the matrix (for the argument checks),
@@ -232,7 +251,7 @@ class CpuBackend {
   void gemm(const cpu::PreparedMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
     check_gemm_arguments(weights.matrix(), x, pipeline, y);
-    cpu::detail::run_gemm(arch_, weights.packed(), x, pipeline, y, pool_.get(), threads_.min_work_per_thread);
+    cpu::detail::run_gemm(cpu::detail::kernel_for(arch_), weights.packed(), x, pipeline, y, pool_.get(), threads_.min_work_per_thread);
   }
 
   /// The ReferenceBackend signature. Packs the matrix on every call (O(M*K) extra work):
@@ -241,7 +260,7 @@ class CpuBackend {
   void gemm(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
     check_gemm_arguments(weights, x, pipeline, y);
-    cpu::detail::run_gemm(arch_, cpu::PackedWeights(weights), x, pipeline, y, pool_.get(),
+    cpu::detail::run_gemm(cpu::detail::kernel_for(arch_), cpu::PackedWeights(weights), x, pipeline, y, pool_.get(),
                           threads_.min_work_per_thread);
   }
 
