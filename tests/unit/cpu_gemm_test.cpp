@@ -3,6 +3,7 @@
 // VNNI kernel on emulated instructions everywhere.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -393,4 +394,91 @@ TEST_CASE("the cpu backend refuses what the reference refuses", "[cpu]") {
     REQUIRE_NOTHROW(cpu::gemm(a, prepared.packed(), x.view(), OutputPipeline<>{}, OutputView<int>::of(y)));
     REQUIRE(y == reference::gemm(m, x.view(), OutputPipeline<>{}));
   }
+}
+
+namespace {
+
+using Emulated = cpu::detail::avx512_vnni_emulated_impl::emulated_instructions;
+using Bytes64 = std::array<std::uint8_t, 64>;
+
+Bytes64 bytes_of(const Emulated::vec& v) {
+  alignas(64) Bytes64 out{};
+  Emulated::store_si512(out.data(), v);
+  return out;
+}
+
+std::uint32_t dword_at(const Bytes64& b, int j) {  // little-endian, as x86 lanes
+  const auto k = static_cast<std::size_t>(4 * j);
+  return static_cast<std::uint32_t>(b[k]) | static_cast<std::uint32_t>(b[k + 1]) << 8 |
+         static_cast<std::uint32_t>(b[k + 2]) << 16 | static_cast<std::uint32_t>(b[k + 3]) << 24;
+}
+
+}  // namespace
+
+TEST_CASE("emulated AVX-512 instructions on the edge cases of their definitions", "[cpu]") {
+  alignas(64) Bytes64 a{}, b{}, c{};
+  // vpdpbusd: four products 255 * -128 added to INT32_MAX, modulo 2^32 (no saturation).
+  a.fill(255);
+  b.fill(0x80);
+  for (int j = 0; j < 16; ++j)
+    for (int i = 0; i < 4; ++i) c[static_cast<std::size_t>(4 * j + i)] = i == 3 ? 0x7F : 0xFF;
+  const Bytes64 dot = bytes_of(Emulated::dpbusd_epi32(Emulated::load_si512(c.data()), Emulated::load_si512(a.data()),
+                                                       Emulated::load_si512(b.data())));
+  for (int j = 0; j < 16; ++j) REQUIRE(dword_at(dot, j) == 2147483647u - 4u * 255u * 128u);
+  // vpshufb: index bit 7 gives 0; otherwise the low 4 bits pick a byte of the same 128-bit lane.
+  for (std::size_t j = 0; j < 64; ++j) {
+    a[j] = static_cast<std::uint8_t>(j + 100);
+    b[j] = static_cast<std::uint8_t>((j * 7) % 256 | (j % 5 == 0 ? 0x80 : 0x00) | (j % 3 == 0 ? 0x70 : 0x00));
+  }
+  const Bytes64 shuffled = bytes_of(Emulated::shuffle_epi8(Emulated::load_si512(a.data()), Emulated::load_si512(b.data())));
+  for (std::size_t j = 0; j < 64; ++j)
+    REQUIRE(shuffled[j] == ((b[j] & 0x80) != 0 ? 0 : a[16 * (j / 16) + (b[j] & 0x0F)]));
+  // vpsrlvw: counts above 15 give 0, 15 keeps the top bit; words are little-endian.
+  a.fill(0xFF);
+  for (std::size_t w = 0; w < 32; ++w) {
+    b[2 * w] = static_cast<std::uint8_t>(w < 16 ? w : w * 8);  // 0..15, then 128..248
+    b[2 * w + 1] = 0;
+  }
+  const Bytes64 shifted = bytes_of(Emulated::srlv_epi16(Emulated::load_si512(a.data()), Emulated::load_si512(b.data())));
+  for (std::size_t w = 0; w < 32; ++w) {
+    const unsigned expected = w < 16 ? 0xFFFFu >> w : 0u;
+    REQUIRE((shifted[2 * w] | shifted[2 * w + 1] << 8) == static_cast<int>(expected));
+  }
+}
+
+TEST_CASE("emulated AVX-512 instructions equal the real ones", "[cpu]") {
+#if RMSMP_CPU_X86_KERNELS
+  if (!cpu::can_run(cpu::ArchId::avx512_vnni)) {
+    WARN("skipped: this machine has no AVX-512 VNNI, so the emulation is checked only against Intel's "
+         "definitions (previous test case) and through the kernel tests");
+    return;
+  }
+  namespace native = cpu::detail::avx512_vnni_impl;
+  namespace emulated = cpu::detail::avx512_vnni_emulated_impl;
+  static_assert(native::probed_instructions == emulated::probed_instructions);
+  constexpr std::size_t out_bytes = 64 * native::probed_instructions;
+  alignas(64) std::array<std::uint8_t, out_bytes> from_cpu{}, from_emulation{};
+  alignas(64) Bytes64 a{}, b{}, c{};
+  for (int trial = 0; trial < 3000; ++trial) {
+    for (std::size_t i = 0; i < 64; ++i) {
+      a[i] = static_cast<std::uint8_t>(uniform(0, 255));
+      c[i] = static_cast<std::uint8_t>(uniform(0, 255));
+      // A third of the trials with shift counts of 0..20 (vpsrlvw), a third with shuffle
+      // indices that set only bit 7 and the low nibble (vpshufb), the rest fully random.
+      const int kind = trial % 3;
+      b[i] = static_cast<std::uint8_t>(kind == 0   ? (i % 2 == 0 ? uniform(0, 20) : 0)
+                                       : kind == 1 ? (uniform(0, 15) | (uniform(0, 1) << 7))
+                                                   : uniform(0, 255));
+    }
+    native::probe_instructions<native::native_instructions>(a.data(), b.data(), c.data(), from_cpu.data());
+    emulated::probe_instructions<emulated::emulated_instructions>(a.data(), b.data(), c.data(), from_emulation.data());
+    if (from_cpu == from_emulation) continue;
+    for (std::size_t i = 0; i < out_bytes; ++i) {
+      CAPTURE(trial, i / 64, i % 64);  // instruction (slot of probe_instructions), byte
+      REQUIRE(from_cpu[i] == from_emulation[i]);
+    }
+  }
+#else
+  WARN("skipped: no x86 kernels in this build");
+#endif
 }

@@ -50,6 +50,9 @@ struct emulated_instructions {
     for (std::size_t i = 0; i < 64; ++i) r.byte[i] = p[i];
     return r;
   }
+  static void store_si512(std::uint8_t* p, const vec& v) {
+    for (std::size_t i = 0; i < 64; ++i) p[i] = v.byte[i];
+  }
   /// vbroadcasti64x4 from memory: 32 bytes to bytes 0..31 and again to 32..63.
   static vec broadcast_i64x4(const std::uint8_t* p) {
     vec r;

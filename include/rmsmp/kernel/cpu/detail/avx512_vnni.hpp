@@ -28,6 +28,7 @@ struct native_instructions {
   using vec = __m512i;
   static vec setzero_si512() { return _mm512_setzero_si512(); }
   static vec load_si512(const std::uint8_t* p) { return _mm512_load_si512(p); }
+  static void store_si512(std::uint8_t* p, vec v) { _mm512_store_si512(p, v); }
   static vec broadcast_i64x4(const std::uint8_t* p) {
     return _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
   }
