@@ -121,7 +121,7 @@ std::vector<std::thread::id> threads_per_row(const cpu::PackedWeights& w, const 
                                              cpu::detail::ThreadPool* pool, std::size_t min_work) {
   std::vector<std::thread::id> ids(static_cast<std::size_t>(w.rows()));
   Eigen::MatrixXi y(w.rows(), 2);
-  cpu::detail::run_gemm(cpu::ArchId::generic, w, x.view(), RecordThread{&ids}, OutputView<int>::of(y), pool, min_work);
+  cpu::detail::run_gemm(cpu::detail::Kernel::generic, w, x.view(), RecordThread{&ids}, OutputView<int>::of(y), pool, min_work);
   return ids;
 }
 

@@ -29,15 +29,34 @@ RMSMP_CPU_TARGET_BEGIN("avx2,fma")
 
 namespace rmsmp::cpu::detail::avx2_impl {
 
+/// 32 bytes zero- or sign-extended to two vectors of 16-bit lanes (bytes 0..15, 16..31).
+struct widened {
+  __m256i low, high;
+};
+
+/// What vpmaddubsw multiplies (bytes in one vector) or vpmaddwd (bytes widened to two).
+template <bool Maddubs>
+struct operand {
+  using type = widened;
+};
+template <>
+struct operand<true> {
+  using type = __m256i;
+};
+
 /// The AVX2 block operations for tile_kernel.inc: a block of 64 columns is two 32-byte
-/// vectors. Maddubs: products through vpmaddubsw (exact only when pairs_fit_int16), otherwise
-/// both operands widened to int16 first.
+/// vectors. Maddubs: products through vpmaddubsw (exact only when pairs_fit_int16); otherwise
+/// activations and levels are widened to int16 as they are loaded (once per tile row or
+/// column, not once per product) and multiplied with vpmaddwd.
 template <bool Maddubs>
 struct ops {
   using vec = __m256i;
+  using activation_vec = typename operand<Maddubs>::type;
+  using level_vec = activation_vec;
   using table_type = __m256i;
   static constexpr int vectors_per_block = 2;
-  // 8 accumulators + 4 activation vectors + 2 level vectors + 2 constants of 16 ymm registers.
+  // vpmaddubsw: 8 accumulators + 2 activation vectors + 1 level vector + 3 constants (table,
+  // 0x0F, ones) + 2 temporaries; widened: 8 + 4 + 2 + 2 temporaries. Of 16 ymm registers.
   static constexpr int tile_rows = 4;
   static constexpr int tile_cols = 2;
 
@@ -46,41 +65,56 @@ struct ops {
     return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(levels.data())));
   }
 
-  static void activations(const std::uint8_t* x, vec (&out)[2]) {
-    out[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(x));
-    out[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(x + 32));
+  static activation_vec activations(const std::uint8_t* x, int v) {
+    const std::uint8_t* p = x + 32 * v;
+    if constexpr (Maddubs)
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+    else
+      return {_mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p))),
+              _mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 16)))};
   }
 
-  /// 32 bytes of nibbles -> int8 levels: out[0] from the low nibbles (columns j), out[1] from
+  /// 32 bytes of nibbles -> int8 levels: v = 0 from the low nibbles (columns j), v = 1 from
   /// the high nibbles (columns j + 32) of a packed block.
-  static void nibble_levels(const std::uint8_t* w, const table_type& table, vec (&out)[2]) {
-    const __m256i bytes = _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
-    const __m256i mask = _mm256_set1_epi8(0x0F);
-    out[0] = _mm256_shuffle_epi8(table, _mm256_and_si256(bytes, mask));
-    out[1] = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask));
+  static level_vec nibble_levels(const std::uint8_t* w, const table_type& table, int v) {
+    __m256i bytes = _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
+    if (v == 1) bytes = _mm256_srli_epi16(bytes, 4);
+    const __m256i levels = _mm256_shuffle_epi8(table, _mm256_and_si256(bytes, _mm256_set1_epi8(0x0F)));
+    if constexpr (Maddubs)
+      return levels;
+    else
+      return {_mm256_cvtepi8_epi16(_mm256_castsi256_si128(levels)),
+              _mm256_cvtepi8_epi16(_mm256_extracti128_si256(levels, 1))};
   }
 
-  static void byte_levels(const std::uint8_t* w, vec (&out)[2]) {
-    out[0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
-    out[1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(w + 32));
+  static level_vec byte_levels(const std::uint8_t* w, int v) {
+    const std::uint8_t* p = w + 32 * v;
+    if constexpr (Maddubs)
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+    else
+      return {_mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p))),
+              _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 16)))};
   }
 
   static vec zero() { return _mm256_setzero_si256(); }
 
-  static vec dot_accumulate(vec acc, vec x, vec w) {
+  static vec dot_accumulate(vec acc, const activation_vec& x, const level_vec& w) {
     if constexpr (Maddubs) {
       // vpmaddubsw SATURATES each pair x0*w0 + x1*w1 to int16: exact only when
       // 2 * max|w| * max x <= 32767 (|level| <= 64 with 8-bit x; any level with 4-bit x).
       return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)));
     } else {
-      // Exact for every value: zero- and sign-extended to int16, then vpmaddwd (each pair at
-      // most 2 * 255 * 128).
-      const __m256i x0 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(x));
-      const __m256i x1 = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(x, 1));
-      const __m256i w0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w));
-      const __m256i w1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w, 1));
-      return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(x0, w0), _mm256_madd_epi16(x1, w1)));
+      // Exact for every value: each int16 pair sum is at most 2 * 255 * 128.
+      return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(x.low, w.low), _mm256_madd_epi16(x.high, w.high)));
     }
+  }
+
+  /// The lane sums of four accumulators, modulo 2^32 (vphaddd wraps): two rounds of
+  /// neighbour adds within each 128-bit half leave part of sum k in lane k of each half.
+  static void sum_lanes4(const vec& a, const vec& b, const vec& c, const vec& d, std::uint32_t* out) {
+    const __m256i halves = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    const __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(halves), _mm256_extracti128_si256(halves, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), sums);
   }
 
   /// Sum of the eight int32 lanes, modulo 2^32.
