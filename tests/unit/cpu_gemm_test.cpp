@@ -482,3 +482,45 @@ TEST_CASE("emulated AVX-512 instructions equal the real ones", "[cpu]") {
   WARN("skipped: no x86 kernels in this build");
 #endif
 }
+
+TEST_CASE("column panels, full tiles and every column tail", "[cpu]") {
+  const auto archs = paths_under_test();
+  // N = 5, 6, 7: a full 4-column tile and then a 1-, 2- or 3-column tile (AVX-512), or a
+  // 2-column tile and a 1-column tile (AVX2).
+  for (int N : {5, 6, 7}) {
+    CAPTURE(N);
+    check_matrix(archs, random_static<Mix60_35_5>(9, 100), N);
+  }
+  // K = 6000: panels of panel_columns(6016) columns, so N = 70 takes several panels and a
+  // last, narrower one; M = 9: two 4-row tiles and a single row.
+  const std::size_t panel = cpu::detail::panel_columns(6016);
+  REQUIRE(panel < 70);
+  const auto w = random_static<Mix60_35_5>(9, 6000);
+  expect_same_as_reference(archs, w, random_activations<std::uint8_t>(6000, 70, {0.02f, 7, 8}), OutputPipeline<>{});
+  expect_same_as_reference(archs, w, random_activations<std::int8_t>(6000, 70, {0.02f, -9, 8}),
+                           OutputPipeline(SaturatingCast<std::int8_t>{}));
+}
+
+TEST_CASE("tiles are split between threads by cost into contiguous chunks", "[cpu]") {
+  const std::vector<double> costs = {1, 1, 2, 2, 1, 2, 1, 1, 2, 2, 2, 1, 1};
+  double total = 0;
+  for (double c : costs) total += c;
+  for (std::size_t parts = 1; parts <= 5; ++parts) {
+    CAPTURE(parts);
+    const std::vector<std::size_t> bounds = cpu::detail::split_by_cost(costs, parts);
+    REQUIRE(bounds.size() == parts + 1);
+    REQUIRE(bounds.front() == 0);
+    REQUIRE(bounds.back() == costs.size());
+    for (std::size_t i = 1; i < parts; ++i) {
+      // Brute force: the longest prefix whose cost is at most i / parts of the total.
+      std::size_t longest = 0;
+      double prefix = 0;
+      for (std::size_t t = 0; t < costs.size(); ++t) {
+        prefix += costs[t];
+        if (prefix <= total * static_cast<double>(i) / static_cast<double>(parts)) longest = t + 1;
+      }
+      REQUIRE(bounds[i] == longest);
+      REQUIRE(bounds[i - 1] <= bounds[i]);
+    }
+  }
+}
