@@ -65,14 +65,23 @@ struct ops {
     return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(levels.data())));
   }
 
-  static activation_vec activations(const std::uint8_t* x, int v) {
-    const std::uint8_t* p = x + 32 * v;
-    if constexpr (Maddubs)
+  /// 32 bytes at p as the products take them: as they are, or widened to int16 (sign- or
+  /// zero-extended).
+  template <bool Signed>
+  static activation_vec operand(const std::uint8_t* p) {
+    if constexpr (Maddubs) {
       return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
-    else
-      return {_mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p))),
-              _mm256_cvtepu8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 16)))};
+    } else {
+      const __m128i low = _mm_load_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i high = _mm_load_si128(reinterpret_cast<const __m128i*>(p + 16));
+      if constexpr (Signed)
+        return {_mm256_cvtepi8_epi16(low), _mm256_cvtepi8_epi16(high)};
+      else
+        return {_mm256_cvtepu8_epi16(low), _mm256_cvtepu8_epi16(high)};
+    }
   }
+
+  static activation_vec activations(const std::uint8_t* x, int v) { return operand<false>(x + 32 * v); }
 
   /// 32 bytes of nibbles -> int8 levels: v = 0 from the low nibbles (columns j), v = 1 from
   /// the high nibbles (columns j + 32) of a packed block.
@@ -87,14 +96,7 @@ struct ops {
               _mm256_cvtepi8_epi16(_mm256_extracti128_si256(levels, 1))};
   }
 
-  static level_vec byte_levels(const std::uint8_t* w, int v) {
-    const std::uint8_t* p = w + 32 * v;
-    if constexpr (Maddubs)
-      return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
-    else
-      return {_mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p))),
-              _mm256_cvtepi8_epi16(_mm_load_si128(reinterpret_cast<const __m128i*>(p + 16)))};
-  }
+  static level_vec byte_levels(const std::uint8_t* w, int v) { return operand<true>(w + 32 * v); }
 
   static vec zero() { return _mm256_setzero_si256(); }
 
