@@ -3,11 +3,17 @@
 
     ./build/release/bench/rmsmp_bench --benchmark_out=/tmp/bench.json --benchmark_out_format=json
     python3 bench/ratios.py /tmp/bench.json
+    python3 bench/ratios.py --cpu-time /tmp/bench.json
 
 Benchmarks are named BM_<op>/<impl>/<shape>. Prints a Markdown table: one row per shape, the
 ops/s of every implementation (in Gops/s, 2*M*K*N per call) and the ratio of rmsmp_mix to
 onednn_s8, to onednn_s8_ba (GEMV only) and to eigen_f32 (higher is better for rmsmp).
 Only ratios of implementations measured in the same run are meaningful.
+
+--cpu-time: rates per second of the process's CPU time instead of real time, for a machine
+busy with other work (the real time then includes the time other processes ran). Only for
+one-thread benchmarks: a multi-threaded call's CPU time is not all on the timing thread, so
+the 2-thread rows are left out.
 """
 import json
 import sys
@@ -16,7 +22,7 @@ IMPLS = ["rmsmp_mix", "rmsmp_fixed4", "rmsmp_fixed8", "reference", "eigen_f32", 
 RATIOS = ["onednn_s8", "onednn_s8_ba", "eigen_f32"]
 
 
-def load(path):
+def load(path, cpu_time=False):
     with open(path) as f:
         data = json.load(f)
     shapes = {}  # (op, shape) -> {impl: ops/s}, in run order
@@ -28,21 +34,31 @@ def load(path):
         if len(parts) != 3 or "ops/s" not in b:
             continue
         op, impl, shape = parts
-        shapes.setdefault((op.removeprefix("BM_"), shape), {})[impl] = float(b["ops/s"])
+        rate = float(b["ops/s"])
+        if cpu_time:
+            if shape.endswith("_threads2"):
+                continue
+            # ops/s counts per second of real time: ops per call = rate * real time per call.
+            rate *= float(b["real_time"]) / float(b["cpu_time"])
+        shapes.setdefault((op.removeprefix("BM_"), shape), {})[impl] = rate
     return data.get("context", {}), shapes
 
 
 def main(argv):
-    if len(argv) != 2:
+    args = argv[1:]
+    cpu_time = "--cpu-time" in args
+    args = [a for a in args if a != "--cpu-time"]
+    if len(args) != 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    context, shapes = load(argv[1])
+    context, shapes = load(args[0], cpu_time)
     impls = [i for i in IMPLS if any(i in r for r in shapes.values())]
     impls += sorted({i for r in shapes.values() for i in r} - set(impls))
     ratios = [r for r in RATIOS if r in impls and "rmsmp_mix" in impls]
 
     print(f"Run: {context.get('date', '?')}, {context.get('num_cpus', '?')} CPUs at "
-          f"{context.get('mhz_per_cpu', '?')} MHz, load average {context.get('load_avg', '?')}")
+          f"{context.get('mhz_per_cpu', '?')} MHz, load average {context.get('load_avg', '?')}"
+          f"{', rates per CPU second' if cpu_time else ''}")
     print()
     header = ["op", "shape (MxKxN)"] + [f"{i} Gops/s" for i in impls] + [f"mix / {r}" for r in ratios]
     print("| " + " | ".join(header) + " |")

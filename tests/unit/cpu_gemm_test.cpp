@@ -1,9 +1,12 @@
 // The CPU backend against the reference kernel, bit for bit, on every architecture this
-// machine can run (generic everywhere; AVX2 where present; AVX-512 VNNI has no kernel yet).
+// machine can run (generic everywhere; AVX2 and AVX-512 VNNI where present), and the AVX-512
+// VNNI kernel on emulated instructions everywhere.
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,13 +25,60 @@ using AllFixed8 = RowMix<Share<Fixed<8>, 100>>;
 
 int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
 
-/// Every architecture the machine can run; the others are reported and skipped.
-std::vector<cpu::ArchId> archs_under_test() {
-  for (cpu::ArchId a : cpu::all_archs)
-    if (!cpu::can_run(a))
-      WARN("skipping the " << cpu::arch_name(a) << " path: "
-                           << (cpu::kernel_compiled(a) ? "not supported by this machine" : "no kernel in this build"));
-  return cpu::runnable_archs();
+/// One way of running the CPU kernels: CpuBackend on an architecture this machine runs, or
+/// the AVX-512 VNNI kernel on emulated instructions (no arch), run as CpuBackend runs a
+/// kernel: check_gemm_arguments, then cpu::detail::run_gemm.
+struct Path {
+  std::string name;
+  cpu::detail::Kernel kernel;
+  std::optional<cpu::ArchId> arch;
+
+  template <class Mix, ActivationValue T, class Pipeline>
+  void gemm(const MixedRowMatrix<Mix>& w, const ActivationView<T>& x, const Pipeline& pipeline,
+            const OutputView<typename Pipeline::output_type>& y) const {
+    if (arch) return CpuBackend<>(*arch).gemm(w, x, pipeline, y);
+    check_gemm_arguments(w, x, pipeline, y);
+    cpu::detail::run_gemm(kernel, cpu::PackedWeights(w), x, pipeline, y);
+  }
+  template <class Mix, ActivationValue T, class Pipeline>
+  void gemm(const cpu::PreparedMatrix<Mix>& w, const ActivationView<T>& x, const Pipeline& pipeline,
+            const OutputView<typename Pipeline::output_type>& y) const {
+    if (arch) return CpuBackend<>(*arch).gemm(w, x, pipeline, y);
+    check_gemm_arguments(w.matrix(), x, pipeline, y);
+    cpu::detail::run_gemm(kernel, w.packed(), x, pipeline, y);
+  }
+  template <class W, ActivationValue T, class Pipeline>
+  auto gemm(const W& w, const ActivationView<T>& x, const Pipeline& pipeline) const {
+    using Out = typename Pipeline::output_type;
+    Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic> y(rows(w), x.cols);
+    gemm(w, x, pipeline, OutputView<Out>::of(y));
+    return y;
+  }
+
+ private:
+  template <class Mix>
+  static int rows(const MixedRowMatrix<Mix>& m) {
+    return m.rows();
+  }
+  template <class Mix>
+  static int rows(const cpu::PreparedMatrix<Mix>& m) {
+    return m.matrix().rows();
+  }
+};
+
+/// Every architecture the machine can run (the others are reported and skipped), then the
+/// emulated AVX-512 VNNI kernel.
+std::vector<Path> paths_under_test() {
+  std::vector<Path> paths;
+  for (cpu::ArchId a : cpu::all_archs) {
+    if (cpu::can_run(a))
+      paths.push_back({std::string(cpu::arch_name(a)), cpu::detail::kernel_for(a), a});
+    else
+      WARN("skipping the native " << cpu::arch_name(a) << " path: "
+                                  << (cpu::kernel_compiled(a) ? "not supported by this machine" : "no kernel in this build"));
+  }
+  paths.push_back({"avx512_vnni_emulated", cpu::detail::Kernel::avx512_vnni_emulated, std::nullopt});
+  return paths;
 }
 
 /// Uniformly random codes (including the "negative zero" code), each within its row's width.
@@ -79,20 +129,19 @@ bool bit_equal(const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& a,
 /// Every runnable arch, through both the matrix and the prepared entry points, equals the
 /// reference exactly.
 template <class Mix, ActivationValue T, class Pipeline>
-void expect_same_as_reference(const std::vector<cpu::ArchId>& archs, const MixedRowMatrix<Mix>& w,
+void expect_same_as_reference(const std::vector<Path>& paths, const MixedRowMatrix<Mix>& w,
                               const Activations<T>& x, const Pipeline& pipeline) {
   const auto expected = reference::gemm(w, x.view(), pipeline);
-  for (cpu::ArchId a : archs) {
-    CAPTURE(cpu::arch_name(a));
-    const CpuBackend<> backend(a);
-    REQUIRE(bit_equal(backend.gemm(w, x.view(), pipeline), expected));
-    const auto prepared = backend.prepare(w);
-    REQUIRE(bit_equal(backend.gemm(prepared, x.view(), pipeline), expected));
+  const cpu::PreparedMatrix<Mix> prepared(w);
+  for (const Path& path : paths) {
+    CAPTURE(path.name);
+    REQUIRE(bit_equal(path.gemm(w, x.view(), pipeline), expected));
+    REQUIRE(bit_equal(path.gemm(prepared, x.view(), pipeline), expected));
   }
 }
 
 template <class Mix, ActivationValue T>
-void check_all_pipelines(const std::vector<cpu::ArchId>& archs, const MixedRowMatrix<Mix>& w, const Activations<T>& x) {
+void check_all_pipelines(const std::vector<Path>& archs, const MixedRowMatrix<Mix>& w, const Activations<T>& x) {
   const int M = w.rows();
   const std::vector<float> scales = w.row_scales();
   BiasAdd bias;
@@ -107,7 +156,7 @@ void check_all_pipelines(const std::vector<cpu::ArchId>& archs, const MixedRowMa
 }
 
 template <class Mix>
-void check_matrix(const std::vector<cpu::ArchId>& archs, const MixedRowMatrix<Mix>& w, int N) {
+void check_matrix(const std::vector<Path>& archs, const MixedRowMatrix<Mix>& w, int N) {
   const int K = w.cols();
   for (int zp : {0, 128, 255}) check_all_pipelines(archs, w, random_activations<std::uint8_t>(K, N, {0.02f, zp, 8}));
   check_all_pipelines(archs, w, random_activations<std::uint8_t>(K, N, {0.1f, uniform(0, 15), 4}));
@@ -126,13 +175,20 @@ TEST_CASE("architecture detection and forcing", "[cpu]") {
   REQUIRE(cpu::runnable_archs().front() == cpu::ArchId::generic);
   REQUIRE(CpuBackend<>().arch() == cpu::best_available_arch());
   REQUIRE(CpuBackend<cpu::generic>().arch() == cpu::ArchId::generic);
-  REQUIRE_FALSE(cpu::kernel_compiled(cpu::ArchId::avx512_vnni));
-  REQUIRE_THROWS_AS(CpuBackend<>(cpu::ArchId::avx512_vnni), Error);
-  REQUIRE_THROWS_AS(CpuBackend<cpu::avx512_vnni>(), Error);
   if (cpu::can_run(cpu::ArchId::avx2))
     REQUIRE(CpuBackend<cpu::avx2>().arch() == cpu::ArchId::avx2);
   else
     REQUIRE_THROWS_AS(CpuBackend<cpu::avx2>(), Error);
+  if (cpu::can_run(cpu::ArchId::avx512_vnni)) {
+    REQUIRE(CpuBackend<cpu::avx512_vnni>().arch() == cpu::ArchId::avx512_vnni);
+    REQUIRE(cpu::best_available_arch() == cpu::ArchId::avx512_vnni);
+  } else {
+    REQUIRE_THROWS_AS(CpuBackend<>(cpu::ArchId::avx512_vnni), Error);
+    REQUIRE_THROWS_AS(CpuBackend<cpu::avx512_vnni>(), Error);
+  }
+  // A kernel that is compiled in runs exactly where the machine supports its instructions.
+  for (cpu::ArchId a : cpu::all_archs)
+    if (cpu::kernel_compiled(a)) REQUIRE(cpu::can_run(a) == cpu::machine_supports(a));
   for (cpu::ArchId a : cpu::all_archs)
     INFO(cpu::arch_name(a) << ": compiled " << cpu::kernel_compiled(a) << ", machine " << cpu::machine_supports(a));
 }
@@ -171,7 +227,7 @@ TEST_CASE("packed weights hold every level, zero padding, row sums and original 
 }
 
 TEST_CASE("cpu gemm equals the reference on every shape, mix, activation type and pipeline", "[cpu]") {
-  const auto archs = archs_under_test();
+  const auto archs = paths_under_test();
   std::size_t n_index = 0;
   for (int M : Ms)
     for (int K : Ks) {
@@ -186,7 +242,7 @@ TEST_CASE("cpu gemm equals the reference on every shape, mix, activation type an
 }
 
 TEST_CASE("every N on a few shapes, and strided views", "[cpu]") {
-  const auto archs = archs_under_test();
+  const auto archs = paths_under_test();
   for (int N : Ns)
     for (int K : {33, 130}) {
       CAPTURE(N, K);
@@ -199,10 +255,10 @@ TEST_CASE("every N on a few shapes, and strided views", "[cpu]") {
   const ActivationView<std::int8_t> x{big.values.data(), K, N, K + 5, big.params};
   Eigen::MatrixXi expected(M, N);
   reference::gemm(w, x, OutputPipeline<>{}, OutputView<int>::of(expected));
-  for (cpu::ArchId a : archs) {
-    CAPTURE(cpu::arch_name(a));
+  for (const Path& path : archs) {
+    CAPTURE(path.name);
     std::vector<std::int32_t> out(static_cast<std::size_t>((M + 4) * N), -1);
-    CpuBackend<>(a).gemm(w, x, OutputPipeline<>{}, OutputView<std::int32_t>{out.data(), M, N, M + 4});
+    path.gemm(w, x, OutputPipeline<>{}, OutputView<std::int32_t>{out.data(), M, N, M + 4});
     for (int n = 0; n < N; ++n) {
       for (int m = 0; m < M; ++m) REQUIRE(out[static_cast<std::size_t>(n * (M + 4) + m)] == expected(m, n));
       for (int m = M; m < M + 4; ++m) REQUIRE(out[static_cast<std::size_t>(n * (M + 4) + m)] == -1);  // untouched
@@ -220,7 +276,7 @@ struct ExtremeCase {
   bool is_signed;
 };
 
-void check_extreme(const std::vector<cpu::ArchId>& archs, const ExtremeCase& c) {
+void check_extreme(const std::vector<Path>& archs, const ExtremeCase& c) {
   const CodeBook book = make_codebook(c.scheme);
   const int max_x = c.params.bits == 4 ? 15 : 255;
   const std::int64_t K64 = max_safe_depth(book.max_level, max_x);
@@ -249,11 +305,10 @@ void check_extreme(const std::vector<cpu::ArchId>& archs, const ExtremeCase& c) 
     Activations<T> x1{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Constant(K + 1, 1, static_cast<T>(c.x)),
                       c.params};
     REQUIRE_THROWS_WITH(reference::gemm(wider, x1.view(), OutputPipeline<>{}), Catch::Contains("overflow"));
-    for (cpu::ArchId arch : archs) {
-      CAPTURE(cpu::arch_name(arch));
-      const CpuBackend<> backend(arch);
-      REQUIRE(bit_equal(backend.gemm(w, x.view(), OutputPipeline<>{}), ref));
-      REQUIRE_THROWS_WITH(backend.gemm(wider, x1.view(), OutputPipeline<>{}), Catch::Contains("overflow"));
+    for (const Path& path : archs) {
+      CAPTURE(path.name);
+      REQUIRE(bit_equal(path.gemm(w, x.view(), OutputPipeline<>{}), ref));
+      REQUIRE_THROWS_WITH(path.gemm(wider, x1.view(), OutputPipeline<>{}), Catch::Contains("overflow"));
     }
   };
   if (c.is_signed)
@@ -265,7 +320,7 @@ void check_extreme(const std::vector<cpu::ArchId>& archs, const ExtremeCase& c) 
 }  // namespace
 
 TEST_CASE("extreme levels and activations at the largest safe K", "[cpu]") {
-  const auto archs = archs_under_test();
+  const auto archs = paths_under_test();
   // |acc| = K * max_level * max|x - zp|: the largest accumulator the contract allows.
   const ExtremeCase cases[] = {
       {Fixed<8>::id, 127, 255, {1.0f, 0, 8}, false},    // widened path, +127 * 255
@@ -281,22 +336,21 @@ TEST_CASE("extreme levels and activations at the largest safe K", "[cpu]") {
 
 TEST_CASE("extreme levels with 4-bit activations at the largest safe K (1.1 million)", "[cpu][slow]") {
   // 4-bit x: vpmaddubsw is exact even for level 127 (2 * 127 * 15 < 32767), so Fixed-8 rows use it.
-  check_extreme(archs_under_test(), {Fixed<8>::id, 127, 15, {1.0f, 0, 4}, false});
-  check_extreme(archs_under_test(), {Fixed<8>::id, 127, 0, {1.0f, 15, 4}, false});
+  check_extreme(paths_under_test(), {Fixed<8>::id, 127, 15, {1.0f, 0, 4}, false});
+  check_extreme(paths_under_test(), {Fixed<8>::id, 127, 0, {1.0f, 15, 4}, false});
 }
 
 TEST_CASE("zero-row layers and all-zero rows", "[cpu]") {
-  const auto archs = archs_under_test();
+  const auto archs = paths_under_test();
   const MixedRowMatrix<Mix60_35_5> empty(Eigen::MatrixXf(0, 8), assign_in_order<Mix60_35_5>(0));
   const auto x = random_activations<std::uint8_t>(8, 3, {0.1f, 7, 8});
   const MixedRowMatrix<Mix60_35_5> zeros(Eigen::MatrixXf::Zero(20, 8), assign_in_order<Mix60_35_5>(20));
-  for (cpu::ArchId a : archs) {
-    CAPTURE(cpu::arch_name(a));
-    const CpuBackend<> backend(a);
-    const auto y = backend.gemm(empty, x.view(), OutputPipeline<>{});
+  for (const Path& path : archs) {
+    CAPTURE(path.name);
+    const auto y = path.gemm(empty, x.view(), OutputPipeline<>{});
     REQUIRE(y.rows() == 0);
     REQUIRE(y.cols() == 3);
-    const auto yz = backend.gemm(zeros, x.view(), OutputPipeline(BiasAdd{std::vector<std::int32_t>(20, 5)}));
+    const auto yz = path.gemm(zeros, x.view(), OutputPipeline(BiasAdd{std::vector<std::int32_t>(20, 5)}));
     REQUIRE((yz.array() == 5).all());
   }
   // No columns of activations.
@@ -309,7 +363,7 @@ TEST_CASE("the cpu backend refuses what the reference refuses", "[cpu]") {
   const auto m = random_static<Mix60_35_5>(M, K);
   const auto x = random_activations<std::uint8_t>(K, 2, {0.1f, 0, 8});
   const auto short_x = random_activations<std::uint8_t>(K - 1, 2, {0.1f, 0, 8});
-  for (cpu::ArchId a : archs_under_test()) {
+  for (cpu::ArchId a : cpu::runnable_archs()) {
     CAPTURE(cpu::arch_name(a));
     const CpuBackend<> backend(a);
     const auto prepared = backend.prepare(m);
@@ -339,5 +393,134 @@ TEST_CASE("the cpu backend refuses what the reference refuses", "[cpu]") {
     REQUIRE_THROWS_AS(cpu::gemm(a, prepared.packed(), x.view(), OutputPipeline<>{}, OutputView<int>::of(wrong)), Error);
     REQUIRE_NOTHROW(cpu::gemm(a, prepared.packed(), x.view(), OutputPipeline<>{}, OutputView<int>::of(y)));
     REQUIRE(y == reference::gemm(m, x.view(), OutputPipeline<>{}));
+  }
+}
+
+namespace {
+
+using Emulated = cpu::detail::avx512_vnni_emulated_impl::emulated_instructions;
+using Bytes64 = std::array<std::uint8_t, 64>;
+
+Bytes64 bytes_of(const Emulated::vec& v) {
+  alignas(64) Bytes64 out{};
+  Emulated::store_si512(out.data(), v);
+  return out;
+}
+
+std::uint32_t dword_at(const Bytes64& b, int j) {  // little-endian, as x86 lanes
+  const auto k = static_cast<std::size_t>(4 * j);
+  return static_cast<std::uint32_t>(b[k]) | static_cast<std::uint32_t>(b[k + 1]) << 8 |
+         static_cast<std::uint32_t>(b[k + 2]) << 16 | static_cast<std::uint32_t>(b[k + 3]) << 24;
+}
+
+}  // namespace
+
+TEST_CASE("emulated AVX-512 instructions on the edge cases of their definitions", "[cpu]") {
+  alignas(64) Bytes64 a{}, b{}, c{};
+  // vpdpbusd: four products 255 * -128 added to INT32_MAX, modulo 2^32 (no saturation).
+  a.fill(255);
+  b.fill(0x80);
+  for (int j = 0; j < 16; ++j)
+    for (int i = 0; i < 4; ++i) c[static_cast<std::size_t>(4 * j + i)] = i == 3 ? 0x7F : 0xFF;
+  const Bytes64 dot = bytes_of(Emulated::dpbusd_epi32(Emulated::load_si512(c.data()), Emulated::load_si512(a.data()),
+                                                       Emulated::load_si512(b.data())));
+  for (int j = 0; j < 16; ++j) REQUIRE(dword_at(dot, j) == 2147483647u - 4u * 255u * 128u);
+  // vpshufb: index bit 7 gives 0; otherwise the low 4 bits pick a byte of the same 128-bit lane.
+  for (std::size_t j = 0; j < 64; ++j) {
+    a[j] = static_cast<std::uint8_t>(j + 100);
+    b[j] = static_cast<std::uint8_t>((j * 7) % 256 | (j % 5 == 0 ? 0x80 : 0x00) | (j % 3 == 0 ? 0x70 : 0x00));
+  }
+  const Bytes64 shuffled = bytes_of(Emulated::shuffle_epi8(Emulated::load_si512(a.data()), Emulated::load_si512(b.data())));
+  for (std::size_t j = 0; j < 64; ++j)
+    REQUIRE(shuffled[j] == ((b[j] & 0x80) != 0 ? 0 : a[16 * (j / 16) + (b[j] & 0x0F)]));
+  // vpsrlvw: counts above 15 give 0, 15 keeps the top bit; words are little-endian.
+  a.fill(0xFF);
+  for (std::size_t w = 0; w < 32; ++w) {
+    b[2 * w] = static_cast<std::uint8_t>(w < 16 ? w : w * 8);  // 0..15, then 128..248
+    b[2 * w + 1] = 0;
+  }
+  const Bytes64 shifted = bytes_of(Emulated::srlv_epi16(Emulated::load_si512(a.data()), Emulated::load_si512(b.data())));
+  for (std::size_t w = 0; w < 32; ++w) {
+    const unsigned expected = w < 16 ? 0xFFFFu >> w : 0u;
+    REQUIRE((shifted[2 * w] | shifted[2 * w + 1] << 8) == static_cast<int>(expected));
+  }
+}
+
+TEST_CASE("emulated AVX-512 instructions equal the real ones", "[cpu]") {
+#if RMSMP_CPU_X86_KERNELS
+  if (!cpu::can_run(cpu::ArchId::avx512_vnni)) {
+    WARN("skipped: this machine has no AVX-512 VNNI, so the emulation is checked only against Intel's "
+         "definitions (previous test case) and through the kernel tests");
+    return;
+  }
+  namespace native = cpu::detail::avx512_vnni_impl;
+  namespace emulated = cpu::detail::avx512_vnni_emulated_impl;
+  static_assert(native::probed_instructions == emulated::probed_instructions);
+  constexpr std::size_t out_bytes = 64 * native::probed_instructions;
+  alignas(64) std::array<std::uint8_t, out_bytes> from_cpu{}, from_emulation{};
+  alignas(64) Bytes64 a{}, b{}, c{};
+  for (int trial = 0; trial < 3000; ++trial) {
+    for (std::size_t i = 0; i < 64; ++i) {
+      a[i] = static_cast<std::uint8_t>(uniform(0, 255));
+      c[i] = static_cast<std::uint8_t>(uniform(0, 255));
+      // A third of the trials with shift counts of 0..20 (vpsrlvw), a third with shuffle
+      // indices that set only bit 7 and the low nibble (vpshufb), the rest fully random.
+      const int kind = trial % 3;
+      b[i] = static_cast<std::uint8_t>(kind == 0   ? (i % 2 == 0 ? uniform(0, 20) : 0)
+                                       : kind == 1 ? (uniform(0, 15) | (uniform(0, 1) << 7))
+                                                   : uniform(0, 255));
+    }
+    native::probe_instructions<native::native_instructions>(a.data(), b.data(), c.data(), from_cpu.data());
+    emulated::probe_instructions<emulated::emulated_instructions>(a.data(), b.data(), c.data(), from_emulation.data());
+    if (from_cpu == from_emulation) continue;
+    for (std::size_t i = 0; i < out_bytes; ++i) {
+      CAPTURE(trial, i / 64, i % 64);  // instruction (slot of probe_instructions), byte
+      REQUIRE(from_cpu[i] == from_emulation[i]);
+    }
+  }
+#else
+  WARN("skipped: no x86 kernels in this build");
+#endif
+}
+
+TEST_CASE("column panels, full tiles and every column tail", "[cpu]") {
+  const auto archs = paths_under_test();
+  // N = 5, 6, 7: a full 4-column tile and then a 1-, 2- or 3-column tile (AVX-512), or a
+  // 2-column tile and a 1-column tile (AVX2).
+  for (int N : {5, 6, 7}) {
+    CAPTURE(N);
+    check_matrix(archs, random_static<Mix60_35_5>(9, 100), N);
+  }
+  // K = 6000: panels of panel_columns(6016) columns, so N = 70 takes several panels and a
+  // last, narrower one; M = 9: two 4-row tiles and a single row.
+  const std::size_t panel = cpu::detail::panel_columns(6016);
+  REQUIRE(panel < 70);
+  const auto w = random_static<Mix60_35_5>(9, 6000);
+  expect_same_as_reference(archs, w, random_activations<std::uint8_t>(6000, 70, {0.02f, 7, 8}), OutputPipeline<>{});
+  expect_same_as_reference(archs, w, random_activations<std::int8_t>(6000, 70, {0.02f, -9, 8}),
+                           OutputPipeline(SaturatingCast<std::int8_t>{}));
+}
+
+TEST_CASE("tiles are split between threads by cost into contiguous chunks", "[cpu]") {
+  const std::vector<double> costs = {1, 1, 2, 2, 1, 2, 1, 1, 2, 2, 2, 1, 1};
+  double total = 0;
+  for (double c : costs) total += c;
+  for (std::size_t parts = 1; parts <= 5; ++parts) {
+    CAPTURE(parts);
+    const std::vector<std::size_t> bounds = cpu::detail::split_by_cost(costs, parts);
+    REQUIRE(bounds.size() == parts + 1);
+    REQUIRE(bounds.front() == 0);
+    REQUIRE(bounds.back() == costs.size());
+    for (std::size_t i = 1; i < parts; ++i) {
+      // Brute force: the longest prefix whose cost is at most i / parts of the total.
+      std::size_t longest = 0;
+      double prefix = 0;
+      for (std::size_t t = 0; t < costs.size(); ++t) {
+        prefix += costs[t];
+        if (prefix <= total * static_cast<double>(i) / static_cast<double>(parts)) longest = t + 1;
+      }
+      REQUIRE(bounds[i] == longest);
+      REQUIRE(bounds[i - 1] <= bounds[i]);
+    }
   }
 }

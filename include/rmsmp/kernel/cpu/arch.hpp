@@ -15,6 +15,10 @@
 
 #include "rmsmp/error.hpp"
 
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
 // RMSMP_CPU_X86_KERNELS: the x86 intrinsics kernels are compiled (GCC or Clang on x86-64;
 // they use __attribute__((target(...))) so the translation unit needs no -m flag).
 #if !defined(RMSMP_CPU_X86_KERNELS)
@@ -39,7 +43,8 @@ struct avx2 {
   static constexpr ArchId id = ArchId::avx2;
   static constexpr std::string_view name = "avx2";
 };
-/// AVX-512 BW + VNNI (vpdpbusd). Declared for the target machines; no kernel yet.
+/// AVX-512 F, BW, VL and VNNI (Cascade Lake, Ice Lake, Zen 4 and later): 64-byte vectors,
+/// vpshufb table lookup, vpdpbusd.
 struct avx512_vnni {
   static constexpr ArchId id = ArchId::avx512_vnni;
   static constexpr std::string_view name = "avx512_vnni";
@@ -49,6 +54,25 @@ struct dispatch {};
 
 template <class A>
 concept Arch = std::same_as<A, generic> || std::same_as<A, avx2> || std::same_as<A, avx512_vnni>;
+
+namespace detail {
+
+#if RMSMP_CPU_X86_KERNELS
+/// The OS saves and restores the AVX-512 state (opmask, upper halves of zmm0-15, zmm16-31)
+/// on context switches: CPUID.1:ECX.OSXSAVE, then XCR0 bits 1, 2, 5, 6 and 7. GCC's and Clang's
+/// __builtin_cpu_supports check this too; asked here again so the dispatch does not depend
+/// on how a runtime library reads XCR0.
+inline bool os_saves_zmm_state() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0 || (ecx & bit_OSXSAVE) == 0) return false;
+  unsigned xcr0_low = 0, xcr0_high = 0;
+  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+  constexpr unsigned sse_avx_avx512_state = 0xE6;
+  return (xcr0_low & sse_avx_avx512_state) == sse_avx_avx512_state;
+}
+#endif
+
+}  // namespace detail
 
 inline constexpr std::array<ArchId, 3> all_archs = {ArchId::generic, ArchId::avx2, ArchId::avx512_vnni};
 
@@ -72,7 +96,7 @@ constexpr bool kernel_compiled(ArchId a) {
     case ArchId::avx2:
       return RMSMP_CPU_X86_KERNELS != 0;
     case ArchId::avx512_vnni:
-      return false;  // not written yet
+      return RMSMP_CPU_X86_KERNELS != 0;
   }
   return false;
 }
@@ -94,7 +118,8 @@ inline bool machine_supports(ArchId a) {
 #if RMSMP_CPU_X86_KERNELS
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vnni");
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+             detail::os_saves_zmm_state();
 #else
       return false;
 #endif
@@ -118,8 +143,8 @@ inline ArchId best_available_arch() { return runnable_archs().back(); }
 
 /// Throws rmsmp::Error unless `a` can run here (forcing a path the machine lacks).
 inline void require_runnable(ArchId a) {
-  detail::require(kernel_compiled(a), "cpu backend: no kernel for " + std::string(arch_name(a)) + " in this build");
-  detail::require(machine_supports(a),
+  rmsmp::detail::require(kernel_compiled(a), "cpu backend: no kernel for " + std::string(arch_name(a)) + " in this build");
+  rmsmp::detail::require(machine_supports(a),
                   "cpu backend: this machine does not support " + std::string(arch_name(a)) + " instructions");
 }
 

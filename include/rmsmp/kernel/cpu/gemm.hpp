@@ -1,5 +1,5 @@
 // rmsmp/kernel/cpu/gemm.hpp — the CPU backend: packed weights, run-time dispatch to the best
-// micro-kernel (generic, AVX2), int32 accumulation over all of K, the output pipeline once per
+// micro-kernel (generic, AVX2, AVX-512 VNNI), int32 accumulation over all of K, the output pipeline once per
 // output. Bit-identical to reference::gemm for every call check_gemm_arguments accepts.
 //
 //   cpu::gemm<Arch>(packed, x, pipeline, y)   the kernel on PackedWeights (arguments assumed
@@ -16,16 +16,21 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
+#include <xsimd/xsimd.hpp>
+
 #include "rmsmp/error.hpp"
 #include "rmsmp/kernel/contract.hpp"
 #include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/kernel/cpu/detail/avx2.hpp"
+#include "rmsmp/kernel/cpu/detail/avx512_emulated.hpp"
+#include "rmsmp/kernel/cpu/detail/avx512_vnni.hpp"
 #include "rmsmp/kernel/cpu/detail/generic.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
@@ -36,40 +41,80 @@ namespace rmsmp::cpu {
 
 namespace detail {
 
-/// vpmaddubsw-style u8 x s8 pair sums stay exact (no int16 saturation) for this group and
-/// these activations: 2 * max_level * max_x <= 32767.
-constexpr bool pairs_fit_int16(int max_level, int max_x) { return 2 * max_level * max_x <= 32767; }
+/// The micro-kernels: one per architecture, and the AVX-512 VNNI kernel on emulated
+/// instructions (avx512_emulated.hpp), which runs anywhere and is only meant for tests.
+enum class Kernel { generic, avx2, avx512_vnni, avx512_vnni_emulated };
+
+constexpr Kernel kernel_for(ArchId a) {
+  switch (a) {
+    case ArchId::avx2:
+      return Kernel::avx2;
+    case ArchId::avx512_vnni:
+      return Kernel::avx512_vnni;
+    case ArchId::generic:
+      break;
+  }
+  return Kernel::generic;
+}
+
+// The portable parts of the CPU backend use xsimd batches of the baseline instruction set of
+// the target (SSE2 on x86-64, NEON on ARM), named explicitly so that the code is the same in
+// every translation unit, whatever its -m flags.
+#if XSIMD_WITH_SSE2
+#define RMSMP_CPU_BASELINE_ARCH xsimd::sse2
+#elif XSIMD_WITH_NEON64
+#define RMSMP_CPU_BASELINE_ARCH xsimd::neon64
+#elif XSIMD_WITH_NEON
+#define RMSMP_CPU_BASELINE_ARCH xsimd::neon
+#endif
 
 /// The activations as the kernels read them: each column padded with zeros to padded_cols,
 /// 64-byte aligned, in offset binary (int8 x becomes x + 128 = x ^ 0x80 as uint8).
 template <ActivationValue T>
 AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padded_cols) {
   AlignedBytes buf(padded_cols * static_cast<std::size_t>(x.cols));
-  constexpr std::uint8_t flip = std::is_signed_v<T> ? 0x80 : 0x00;
+  const auto K = static_cast<std::size_t>(x.rows);
   for (int n = 0; n < x.cols; ++n) {
-    const T* src = x.column(n);
+    const auto* src = reinterpret_cast<const std::uint8_t*>(x.column(n));
     std::uint8_t* dst = buf.data() + static_cast<std::size_t>(n) * padded_cols;
-    for (int k = 0; k < x.rows; ++k) dst[k] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(src[k]) ^ flip);
+    if constexpr (std::is_unsigned_v<T>) {
+      if (K != 0) std::memcpy(dst, src, K);
+    } else {
+      std::size_t k = 0;
+#ifdef RMSMP_CPU_BASELINE_ARCH
+      using batch = xsimd::batch<std::uint8_t, RMSMP_CPU_BASELINE_ARCH>;
+      const batch flip(std::uint8_t{0x80});
+      for (; k + batch::size <= K; k += batch::size) (batch::load_unaligned(src + k) ^ flip).store_aligned(dst + k);
+#endif
+      for (; k < K; ++k) dst[k] = static_cast<std::uint8_t>(src[k] ^ 0x80);
+    }
   }
   return buf;
 }
 
-inline void group_dots(ArchId arch, const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, bool maddubs, std::uint32_t* out) {
-  switch (arch) {
+inline void group_dots(Kernel kernel, const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x, std::uint32_t* out) {
+  switch (kernel) {
 #if RMSMP_CPU_X86_KERNELS
-    case ArchId::avx2:
-      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, maddubs, out);
+    case Kernel::avx2:
+      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, max_x, out);
+      return;
+    case Kernel::avx512_vnni:
+      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
       return;
 #endif
-    case ArchId::generic:
+    case Kernel::avx512_vnni_emulated:
+      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
+      return;
+    case Kernel::generic:
       generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
       return;
     default:
       break;
   }
-  throw Error("cpu backend: no kernel for " + std::string(arch_name(arch)));
+  throw Error("cpu backend: this kernel is not compiled in");
 }
+
 
 /// How many threads a call uses: at most `threads`, one tile (4 rows of one group) each at
 /// least, and one per `min_work` multiply-adds at least (0: no such limit).
@@ -79,11 +124,48 @@ inline int threads_for(int threads, std::size_t tiles, double multiply_adds, std
   return limit < 1 ? 1 : static_cast<int>(limit);
 }
 
-/// The kernel. With a pool, the tiles (4 rows of one group, numbered across the groups in
-/// order) are split into contiguous, equal chunks, one per thread; every output is computed by
-/// one thread exactly as without a pool, so the results do not depend on the thread count.
+/// Relative cost of one tile (4 rows x all of K) of group g on `kernel`, for splitting the
+/// tiles between threads: AVX2 runs 8-bit levels with 8-bit activations through the
+/// widening products, about twice the work of vpmaddubsw (rmsmp_fixed8 vs rmsmp_fixed4 in
+/// docs/benchmarks.md); every other kernel does the same work per row for every group.
+inline double tile_cost(Kernel kernel, const PackedGroup& g, int max_x) {
+  return kernel == Kernel::avx2 && !pairs_fit_int16(g.max_level, max_x) ? 2.0 : 1.0;
+}
+
+/// Splits `costs.size()` tiles into `parts` contiguous chunks of about equal total cost:
+/// chunk i is [bounds[i], bounds[i + 1]), bounds[i] the most tiles whose cost stays within
+/// i / parts of the total (with equal costs: floor(tiles * i / parts)). Depends only on its
+/// arguments.
+inline std::vector<std::size_t> split_by_cost(const std::vector<double>& costs, std::size_t parts) {
+  double total = 0;
+  for (double c : costs) total += c;
+  std::vector<std::size_t> bounds(parts + 1, costs.size());
+  bounds[0] = 0;
+  double done = 0;
+  std::size_t t = 0;
+  for (std::size_t i = 1; i < parts; ++i) {
+    const double target = total * static_cast<double>(i) / static_cast<double>(parts);
+    while (t < costs.size() && done + costs[t] <= target) done += costs[t++];
+    bounds[i] = t;
+  }
+  return bounds;
+}
+
+/// Columns of activations the kernel sweeps before moving to the next tile of rows: about
+/// 192 KiB of activations, so that they stay in a core's L2 cache while every tile of rows
+/// passes over them (the weights of one tile stay in L1). Always a multiple of 4 (the widest
+/// register tile), at least 4.
+inline std::size_t panel_columns(std::size_t padded_k) {
+  constexpr std::size_t panel_bytes = std::size_t{192} << 10;
+  return std::max<std::size_t>(4, panel_bytes / padded_k / 4 * 4);
+}
+
+/// The kernel. The activations are swept in panels of columns (panel_columns); with a pool,
+/// the tiles (4 rows of one group, numbered across the groups in order) are split into
+/// contiguous chunks of about equal cost, one per thread. Every output is computed by one
+/// thread exactly as without a pool, so the results do not depend on the thread count.
 template <ActivationValue T, class Pipeline>
-void run_gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
               const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool = nullptr,
               std::size_t min_work_per_thread = 0) {
   // Cheap shape and parameter checks: enough for memory safety even if the caller skipped
@@ -106,47 +188,55 @@ void run_gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, c
   // acc = sum level * (x - zp) = sum level * xu - zpu * sum level, xu - zpu = x - zp.
   const auto zpu = static_cast<std::uint32_t>(x.params.zero_point + (std::is_signed_v<T> ? 128 : 0));
   const int max_x = x.params.bits == 4 ? 15 : 255;
+  const std::size_t panel = std::min(N, panel_columns(Kp));
 
   constexpr std::size_t tile_rows = 4;
   auto tiles_of = [](const PackedGroup& g) { return (g.rows + tile_rows - 1) / tile_rows; };
 
   // Computes every output of tiles [first, last), with its own scratch.
   auto run_tiles = [&](std::size_t first, std::size_t last) {
-    std::vector<std::uint32_t> dots(tile_rows * N);
-    std::size_t group_first = 0;  // number of the group's first tile
-    for (const PackedGroup& g : w.groups()) {
-      const std::size_t begin = std::max(first, group_first), end = std::min(last, group_first + tiles_of(g));
-      const bool maddubs = pairs_fit_int16(g.max_level, max_x);
-      for (std::size_t t = begin; t < end; ++t) {
-        const std::size_t i0 = (t - group_first) * tile_rows;
-        const std::size_t count = std::min(tile_rows, g.rows - i0);
-        group_dots(arch, g, i0, count, xb.data(), Kp, N, blocks, maddubs, dots.data());
-        for (std::size_t r = 0; r < count; ++r) {
-          const int row = g.original_rows[i0 + r];
-          const std::uint32_t correction = zpu * static_cast<std::uint32_t>(g.row_sums[i0 + r]);
-          for (std::size_t n = 0; n < N; ++n) {
-            // Exact: the contract guarantees the true sum fits in int32, so the value modulo
-            // 2^32 names it uniquely.
-            const auto acc = static_cast<std::int32_t>(dots[r * N + n] - correction);
-            y(row, static_cast<int>(n)) = pipeline.apply(acc, row);
+    std::vector<std::uint32_t> dots(tile_rows * panel);
+    for (std::size_t n0 = 0; n0 < N; n0 += panel) {
+      const std::size_t cols = std::min(panel, N - n0);
+      std::size_t group_first = 0;  // number of the group's first tile
+      for (const PackedGroup& g : w.groups()) {
+        const std::size_t begin = std::max(first, group_first), end = std::min(last, group_first + tiles_of(g));
+        for (std::size_t t = begin; t < end; ++t) {
+          const std::size_t i0 = (t - group_first) * tile_rows;
+          const std::size_t count = std::min(tile_rows, g.rows - i0);
+          group_dots(kernel, g, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, dots.data());
+          // The output stage stays scalar, one output at a time: Y is column-major, so a row's
+          // outputs are M apart, and the pipeline's per-row parameters and int64
+          // requantization gain nothing from SSE2 batches (measured: a separate xsimd pass
+          // for the correction alone cost 8 % more instructions on K = 64).
+          for (std::size_t r = 0; r < count; ++r) {
+            const int row = g.original_rows[i0 + r];
+            const std::uint32_t correction = zpu * static_cast<std::uint32_t>(g.row_sums[i0 + r]);
+            for (std::size_t n = 0; n < cols; ++n) {
+              // Exact: the contract guarantees the true sum fits in int32, so the value modulo
+              // 2^32 names it uniquely.
+              const auto acc = static_cast<std::int32_t>(dots[r * cols + n] - correction);
+              y(row, static_cast<int>(n0 + n)) = pipeline.apply(acc, row);
+            }
           }
         }
+        group_first += tiles_of(g);
       }
-      group_first += tiles_of(g);
     }
   };
 
-  std::size_t tiles = 0;
-  for (const PackedGroup& g : w.groups()) tiles += tiles_of(g);
+  std::vector<double> costs;
+  for (const PackedGroup& g : w.groups()) costs.insert(costs.end(), tiles_of(g), tile_cost(kernel, g, max_x));
+  const std::size_t tiles = costs.size();
   const int parts = pool == nullptr ? 1
                                     : threads_for(pool->size(), tiles,
                                                   static_cast<double>(w.rows()) * static_cast<double>(Kp) *
                                                       static_cast<double>(N),
                                                   min_work_per_thread);
-  const auto p = static_cast<std::size_t>(parts);
+  const std::vector<std::size_t> bounds = split_by_cost(costs, static_cast<std::size_t>(parts));
   auto part = [&](int i) {
     const auto u = static_cast<std::size_t>(i);
-    run_tiles(tiles * u / p, tiles * (u + 1) / p);
+    run_tiles(bounds[u], bounds[u + 1]);
   };
   // One part, a busy pool, or a call from inside a pool job: all on the calling thread.
   if (parts == 1 || !pool->try_run(parts, part)) run_tiles(0, tiles);
@@ -161,7 +251,7 @@ template <Arch A, ActivationValue T, class Pipeline>
 void gemm(const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
           const OutputView<typename Pipeline::output_type>& y) {
   require_runnable(A::id);
-  detail::run_gemm(A::id, w, x, pipeline, y);
+  detail::run_gemm(detail::kernel_for(A::id), w, x, pipeline, y);
 }
 
 /// The same with the architecture chosen at run time.
@@ -169,7 +259,7 @@ template <ActivationValue T, class Pipeline>
 void gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
           const OutputView<typename Pipeline::output_type>& y) {
   require_runnable(arch);
-  detail::run_gemm(arch, w, x, pipeline, y);
+  detail::run_gemm(detail::kernel_for(arch), w, x, pipeline, y);
 }
 
 /// A matrix and its packed form. Holds a pointer to the matrix (for the argument checks),
@@ -232,7 +322,7 @@ class CpuBackend {
   void gemm(const cpu::PreparedMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
     check_gemm_arguments(weights.matrix(), x, pipeline, y);
-    cpu::detail::run_gemm(arch_, weights.packed(), x, pipeline, y, pool_.get(), threads_.min_work_per_thread);
+    cpu::detail::run_gemm(cpu::detail::kernel_for(arch_), weights.packed(), x, pipeline, y, pool_.get(), threads_.min_work_per_thread);
   }
 
   /// The ReferenceBackend signature. Packs the matrix on every call (O(M*K) extra work):
@@ -241,7 +331,7 @@ class CpuBackend {
   void gemm(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
     check_gemm_arguments(weights, x, pipeline, y);
-    cpu::detail::run_gemm(arch_, cpu::PackedWeights(weights), x, pipeline, y, pool_.get(),
+    cpu::detail::run_gemm(cpu::detail::kernel_for(arch_), cpu::PackedWeights(weights), x, pipeline, y, pool_.get(),
                           threads_.min_work_per_thread);
   }
 

@@ -1,7 +1,8 @@
-// rmsmp/kernel/cpu/detail/avx2.hpp — AVX2 helpers and the AVX2 dot-product micro-kernel.
+// rmsmp/kernel/cpu/detail/avx2.hpp — the AVX2 block operations and micro-kernel.
 //
-// Every function here carries __attribute__((target("avx2,fma"))): the including translation
-// unit needs no -mavx2, and nothing here runs unless cpu::can_run(ArchId::avx2) said so.
+// Everything here is compiled inside a target region (target_region.hpp) for AVX2 + FMA: the
+// including translation unit needs no -mavx2, and nothing here runs unless
+// cpu::can_run(ArchId::avx2) said so. The tiling is tile_kernel.inc, shared with AVX-512.
 // Without GCC/Clang on x86 this header declares nothing (RMSMP_CPU_X86_KERNELS == 0).
 #pragma once
 
@@ -10,136 +11,138 @@
 #include <cstdint>
 
 #include "rmsmp/kernel/cpu/arch.hpp"
+#include "rmsmp/kernel/cpu/detail/target_region.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
+
+namespace rmsmp::cpu::detail {
+
+/// vpmaddubsw-style u8 x s8 pair sums stay exact (no int16 saturation) for this group and
+/// these activations: 2 * max_level * max_x <= 32767.
+constexpr bool pairs_fit_int16(int max_level, int max_x) { return 2 * max_level * max_x <= 32767; }
+
+}  // namespace rmsmp::cpu::detail
 
 #if RMSMP_CPU_X86_KERNELS
 #include <immintrin.h>
 
-#define RMSMP_TARGET_AVX2 __attribute__((target("avx2,fma")))
+RMSMP_CPU_TARGET_BEGIN("avx2,fma")
 
 namespace rmsmp::cpu::detail::avx2_impl {
 
-/// The 16-entry level table in both 128-bit lanes (vpshufb looks up within each lane).
-RMSMP_TARGET_AVX2 inline __m256i broadcast_table(const std::array<std::int8_t, 16>& table) {
-  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(table.data())));
-}
+/// 32 bytes zero- or sign-extended to two vectors of 16-bit lanes (bytes 0..15, 16..31).
+struct widened {
+  __m256i low, high;
+};
 
-/// 32 bytes of nibbles -> int8 levels: `lo` from the low nibbles (columns j), `hi` from the
-/// high nibbles (columns j + 32) of a packed block.
-RMSMP_TARGET_AVX2 inline void decode_nibbles(__m256i bytes, __m256i table, __m256i& lo, __m256i& hi) {
-  const __m256i mask = _mm256_set1_epi8(0x0F);
-  lo = _mm256_shuffle_epi8(table, _mm256_and_si256(bytes, mask));
-  hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(bytes, 4), mask));
-}
-
-/// u8 x s8 -> eight int32 partial sums via vpmaddubsw. vpmaddubsw SATURATES each pair
-/// x0*w0 + x1*w1 to int16, so this is exact only when 2 * max|w| * max x <= 32767
-/// (|level| <= 64 with 8-bit x; any level with 4-bit x).
-RMSMP_TARGET_AVX2 inline __m256i dot_maddubs(__m256i x, __m256i w) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1));
-}
-
-/// u8 x s8 -> eight int32 partial sums, exact for every value: both widened to int16
-/// (zero- and sign-extension), then vpmaddwd (each pair at most 2 * 255 * 128).
-RMSMP_TARGET_AVX2 inline __m256i dot_widen(__m256i x, __m256i w) {
-  const __m256i x0 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(x));
-  const __m256i x1 = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(x, 1));
-  const __m256i w0 = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(w));
-  const __m256i w1 = _mm256_cvtepi8_epi16(_mm256_extracti128_si256(w, 1));
-  return _mm256_add_epi32(_mm256_madd_epi16(x0, w0), _mm256_madd_epi16(x1, w1));
-}
-
+/// What vpmaddubsw multiplies (bytes in one vector) or vpmaddwd (bytes widened to two).
 template <bool Maddubs>
-RMSMP_TARGET_AVX2 inline __m256i dot(__m256i x, __m256i w) {
-  if constexpr (Maddubs)
-    return dot_maddubs(x, w);
-  else
-    return dot_widen(x, w);
-}
+struct operand {
+  using type = widened;
+};
+template <>
+struct operand<true> {
+  using type = __m256i;
+};
 
-/// Sum of the eight int32 lanes, modulo 2^32.
-RMSMP_TARGET_AVX2 inline std::uint32_t hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));  // swap 64-bit halves
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));  // swap 32-bit neighbours
-  return static_cast<std::uint32_t>(_mm_cvtsi128_si32(s));
-}
+/// The AVX2 block operations for tile_kernel.inc: a block of 64 columns is two 32-byte
+/// vectors. Maddubs: products through vpmaddubsw (exact only when pairs_fit_int16); otherwise
+/// activations and levels are widened to int16 as they are loaded (once per tile row or
+/// column, not once per product) and multiplied with vpmaddwd.
+template <bool Maddubs>
+struct ops {
+  using vec = __m256i;
+  using activation_vec = typename operand<Maddubs>::type;
+  using level_vec = activation_vec;
+  using table_type = __m256i;
+  static constexpr int vectors_per_block = 2;
+  // vpmaddubsw: 8 accumulators + 2 activation vectors + 1 level vector + 3 constants (table,
+  // 0x0F, ones) + 2 temporaries; widened: 8 + 4 + 2 + 2 temporaries. Of 16 ymm registers.
+  static constexpr int tile_rows = 4;
+  static constexpr int tile_cols = 2;
 
-/// R rows x C activation columns: out[r * out_stride + c] = sum_k level[r][k] * x[c][k]
-/// (mod 2^32) over `blocks` blocks of 64 columns. Rows start at `w`, `w_stride` bytes apart
-/// (32-byte aligned); columns start at `x`, `x_stride` bytes apart (64-byte aligned).
-template <int R, int C, bool Nibbles, bool Maddubs>
-RMSMP_TARGET_AVX2 inline void dot_tile(const std::uint8_t* w, std::size_t w_stride, const std::uint8_t* x,
-                                       std::size_t x_stride, std::size_t blocks, __m256i table, std::uint32_t* out,
-                                       std::size_t out_stride) {
-  __m256i acc[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_si256();
-  for (std::size_t b = 0; b < blocks; ++b) {
-    __m256i xl[C], xh[C];
-    for (int c = 0; c < C; ++c) {
-      const std::uint8_t* xc = x + static_cast<std::size_t>(c) * x_stride + b * 64;
-      xl[c] = _mm256_load_si256(reinterpret_cast<const __m256i*>(xc));
-      xh[c] = _mm256_load_si256(reinterpret_cast<const __m256i*>(xc + 32));
-    }
-    for (int r = 0; r < R; ++r) {
-      const std::uint8_t* wr = w + static_cast<std::size_t>(r) * w_stride;
-      __m256i wl, wh;
-      if constexpr (Nibbles) {
-        decode_nibbles(_mm256_load_si256(reinterpret_cast<const __m256i*>(wr + b * 32)), table, wl, wh);
-      } else {
-        wl = _mm256_load_si256(reinterpret_cast<const __m256i*>(wr + b * 64));
-        wh = _mm256_load_si256(reinterpret_cast<const __m256i*>(wr + b * 64 + 32));
-      }
-      for (int c = 0; c < C; ++c)
-        acc[r][c] = _mm256_add_epi32(acc[r][c], _mm256_add_epi32(dot<Maddubs>(xl[c], wl), dot<Maddubs>(xh[c], wh)));
+  /// The 16-entry level table in both 128-bit lanes (vpshufb looks up within each lane).
+  static table_type table(const std::array<std::int8_t, 16>& levels) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(levels.data())));
+  }
+
+  /// 32 bytes at p as the products take them: as they are, or widened to int16 (sign- or
+  /// zero-extended).
+  template <bool Signed>
+  static activation_vec operand(const std::uint8_t* p) {
+    if constexpr (Maddubs) {
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+    } else {
+      const __m128i low = _mm_load_si128(reinterpret_cast<const __m128i*>(p));
+      const __m128i high = _mm_load_si128(reinterpret_cast<const __m128i*>(p + 16));
+      if constexpr (Signed)
+        return {_mm256_cvtepi8_epi16(low), _mm256_cvtepi8_epi16(high)};
+      else
+        return {_mm256_cvtepu8_epi16(low), _mm256_cvtepu8_epi16(high)};
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) out[static_cast<std::size_t>(r) * out_stride + static_cast<std::size_t>(c)] = hsum(acc[r][c]);
-}
+
+  static activation_vec activations(const std::uint8_t* x, int v) { return operand<false>(x + 32 * v); }
+
+  /// 32 bytes of nibbles -> int8 levels: v = 0 from the low nibbles (columns j), v = 1 from
+  /// the high nibbles (columns j + 32) of a packed block.
+  static level_vec nibble_levels(const std::uint8_t* w, const table_type& table, int v) {
+    __m256i bytes = _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
+    if (v == 1) bytes = _mm256_srli_epi16(bytes, 4);
+    const __m256i levels = _mm256_shuffle_epi8(table, _mm256_and_si256(bytes, _mm256_set1_epi8(0x0F)));
+    if constexpr (Maddubs)
+      return levels;
+    else
+      return {_mm256_cvtepi8_epi16(_mm256_castsi256_si128(levels)),
+              _mm256_cvtepi8_epi16(_mm256_extracti128_si256(levels, 1))};
+  }
+
+  static level_vec byte_levels(const std::uint8_t* w, int v) { return operand<true>(w + 32 * v); }
+
+  static vec zero() { return _mm256_setzero_si256(); }
+
+  static vec dot_accumulate(vec acc, const activation_vec& x, const level_vec& w) {
+    if constexpr (Maddubs) {
+      // vpmaddubsw SATURATES each pair x0*w0 + x1*w1 to int16: exact only when
+      // 2 * max|w| * max x <= 32767 (|level| <= 64 with 8-bit x; any level with 4-bit x).
+      return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)));
+    } else {
+      // Exact for every value: each int16 pair sum is at most 2 * 255 * 128.
+      return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(x.low, w.low), _mm256_madd_epi16(x.high, w.high)));
+    }
+  }
+
+  /// The lane sums of four accumulators, modulo 2^32 (vphaddd wraps): two rounds of
+  /// neighbour adds within each 128-bit half leave part of sum k in lane k of each half.
+  static void sum_lanes4(const vec& a, const vec& b, const vec& c, const vec& d, std::uint32_t* out) {
+    const __m256i halves = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+    const __m128i sums = _mm_add_epi32(_mm256_castsi256_si128(halves), _mm256_extracti128_si256(halves, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), sums);
+  }
+
+  /// Sum of the eight int32 lanes, modulo 2^32.
+  static std::uint32_t sum_lanes(vec v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));  // swap 64-bit halves
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));  // swap 32-bit neighbours
+    return static_cast<std::uint32_t>(_mm_cvtsi128_si32(s));
+  }
+};
+
+#include "rmsmp/kernel/cpu/detail/tile_kernel.inc"
 
 /// Rows [i0, i0 + count) of a group (count <= 4) against `cols` activation columns:
-/// out[r * cols + n] = raw dot product mod 2^32 (no zero-point correction).
-template <bool Nibbles, bool Maddubs>
-RMSMP_TARGET_AVX2 inline void group_dots_t(const PackedGroup& g, std::size_t i0, std::size_t count,
-                                           const std::uint8_t* x, std::size_t x_stride, std::size_t cols,
-                                           std::size_t blocks, std::uint32_t* out) {
-  const __m256i table = broadcast_table(g.table);
-  std::size_t n = 0;
-  if (count == 4) {
-    for (; n + 2 <= cols; n += 2)
-      dot_tile<4, 2, Nibbles, Maddubs>(g.row(i0), g.row_stride, x + n * x_stride, x_stride, blocks, table, out + n, cols);
-    for (; n < cols; ++n)
-      dot_tile<4, 1, Nibbles, Maddubs>(g.row(i0), g.row_stride, x + n * x_stride, x_stride, blocks, table, out + n, cols);
-    return;
-  }
-  for (std::size_t r = 0; r < count; ++r) {
-    for (n = 0; n + 2 <= cols; n += 2)
-      dot_tile<1, 2, Nibbles, Maddubs>(g.row(i0 + r), g.row_stride, x + n * x_stride, x_stride, blocks, table,
-                                       out + r * cols + n, cols);
-    for (; n < cols; ++n)
-      dot_tile<1, 1, Nibbles, Maddubs>(g.row(i0 + r), g.row_stride, x + n * x_stride, x_stride, blocks, table,
-                                       out + r * cols + n, cols);
-  }
-}
-
-RMSMP_TARGET_AVX2 inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                                         std::size_t x_stride, std::size_t cols, std::size_t blocks, bool maddubs,
-                                         std::uint32_t* out) {
-  if (g.nibbles) {
-    if (maddubs)
-      group_dots_t<true, true>(g, i0, count, x, x_stride, cols, blocks, out);
-    else
-      group_dots_t<true, false>(g, i0, count, x, x_stride, cols, blocks, out);
-  } else {
-    if (maddubs)
-      group_dots_t<false, true>(g, i0, count, x, x_stride, cols, blocks, out);
-    else
-      group_dots_t<false, false>(g, i0, count, x, x_stride, cols, blocks, out);
-  }
+/// out[r * cols + n] = raw dot product mod 2^32 (no zero-point correction). max_x: the
+/// largest activation (255, or 15 for 4-bit activations) decides whether vpmaddubsw is exact.
+inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x, std::uint32_t* out) {
+  if (pairs_fit_int16(g.max_level, max_x))
+    group_dots_with<ops<true>>(g, i0, count, x, x_stride, cols, blocks, out);
+  else
+    group_dots_with<ops<false>>(g, i0, count, x, x_stride, cols, blocks, out);
 }
 
 }  // namespace rmsmp::cpu::detail::avx2_impl
+
+RMSMP_CPU_TARGET_END
 
 #endif  // RMSMP_CPU_X86_KERNELS
