@@ -29,6 +29,15 @@
 #endif
 #endif
 
+// RMSMP_CPU_NATIVE_AVX512: offer the native AVX-512 VNNI kernel to dispatch. Off by default
+// until it has been run against the reference on AVX-512 VNNI silicon: so far its logic is
+// tested only through the emulated instructions (docs/cpu-kernels.md). When off, the kernel
+// still compiles (so it cannot rot) and the emulated twin is still tested, but
+// best_available_arch() never picks it and CpuBackend<cpu::avx512_vnni> is refused.
+#if !defined(RMSMP_CPU_NATIVE_AVX512)
+#define RMSMP_CPU_NATIVE_AVX512 0
+#endif
+
 namespace rmsmp::cpu {
 
 enum class ArchId { generic, avx2, avx512_vnni };
@@ -96,7 +105,7 @@ constexpr bool kernel_compiled(ArchId a) {
     case ArchId::avx2:
       return RMSMP_CPU_X86_KERNELS != 0;
     case ArchId::avx512_vnni:
-      return RMSMP_CPU_X86_KERNELS != 0;
+      return RMSMP_CPU_X86_KERNELS != 0 && RMSMP_CPU_NATIVE_AVX512 != 0;
   }
   return false;
 }
