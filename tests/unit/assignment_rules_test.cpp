@@ -10,6 +10,7 @@
 #include <set>
 #include <vector>
 
+#include "brute_force_assignment.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/quantize/assignment.hpp"
 #include "rmsmp/quantize/assignment_rules.hpp"
@@ -32,17 +33,7 @@ double total_cost(const DynamicRowMix& mix, const Eigen::MatrixXd& costs, const 
   return t;
 }
 
-double brute_force_min(const Eigen::MatrixXd& costs, std::vector<int> room, int row = 0) {
-  if (row == costs.rows()) return 0.0;
-  double best = std::numeric_limits<double>::infinity();
-  for (std::size_t j = 0; j < room.size(); ++j) {
-    if (room[j] == 0) continue;
-    --room[j];
-    best = std::min(best, costs(row, static_cast<Eigen::Index>(j)) + brute_force_min(costs, room, row + 1));
-    ++room[j];
-  }
-  return best;
-}
+using rmsmp_test::brute_force_min;
 
 /// Rows of three shapes: Laplace-like (bell), Gaussian, uniform (flat); the shape index of row
 /// r is r % 3 so the expected split is known.

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "brute_force_assignment.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/quantize/hessian.hpp"
@@ -77,17 +78,7 @@ double total_output_error(const Layer& l, const rmsmp::MixedRowMatrix<Mix>& m) {
              static_cast<double>(l.x.cols());
 }
 
-double brute_force_min(const Eigen::MatrixXd& costs, std::vector<int> room, int row = 0) {
-  if (row == costs.rows()) return 0.0;
-  double best = std::numeric_limits<double>::infinity();
-  for (std::size_t j = 0; j < room.size(); ++j) {
-    if (room[j] == 0) continue;
-    --room[j];
-    best = std::min(best, costs(row, static_cast<Eigen::Index>(j)) + brute_force_min(costs, room, row + 1));
-    ++room[j];
-  }
-  return best;
-}
+using rmsmp_test::brute_force_min;
 
 }  // namespace
 

@@ -9,23 +9,13 @@
 #include <random>
 #include <vector>
 
+#include "brute_force_assignment.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/quantize/min_cost_assignment.hpp"
 
 namespace {
 
-/// Least total cost over every assignment that gives column j exactly counts[j] rows.
-double brute_force_min(const Eigen::MatrixXd& costs, std::vector<int> room, int row = 0) {
-  if (row == costs.rows()) return 0.0;
-  double best = std::numeric_limits<double>::infinity();
-  for (std::size_t j = 0; j < room.size(); ++j) {
-    if (room[j] == 0) continue;
-    --room[j];
-    best = std::min(best, costs(row, static_cast<Eigen::Index>(j)) + brute_force_min(costs, room, row + 1));
-    ++room[j];
-  }
-  return best;
-}
+using rmsmp_test::brute_force_min;
 
 void check_against_brute_force(const Eigen::MatrixXd& costs, const std::vector<int>& counts) {
   const std::vector<int> got = rmsmp::min_cost_assignment(costs, counts);
