@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "model_test_support.hpp"
 #include "rmsmp/io/float_model_manifest.hpp"
 #include "rmsmp/io/npy.hpp"
@@ -27,13 +29,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+/// ctest runs the test cases of this file as parallel processes: every path is per process.
+fs::path scratch_path(const std::string& name) {
+  return fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()));
+}
+
 struct Result {
   int status = -1;
   std::string output;  ///< stdout and stderr
 };
 
 Result run_cli(const std::string& args) {
-  const fs::path out = fs::temp_directory_path() / "rmsmp_cli_test_output.txt";
+  const fs::path out = scratch_path("rmsmp_cli_test_output.txt");
   const std::string command = std::string(RMSMP_CLI) + " " + args + " > " + out.string() + " 2>&1";
   const int raw = std::system(command.c_str());
   Result r;
@@ -42,12 +49,14 @@ Result run_cli(const std::string& args) {
   std::stringstream text;
   text << in.rdbuf();
   r.output = text.str();
+  in.close();
+  fs::remove(out);
   return r;
 }
 
 /// A directory with a small float model (the test CNN) and uint8 images and labels.
 struct Workspace {
-  fs::path dir = fs::temp_directory_path() / "rmsmp_cli_test";
+  fs::path dir = scratch_path("rmsmp_cli_test");
   FloatModel model = rmsmp_test::small_cnn();
   Eigen::MatrixXf raw;  // uint8 values as floats, one column per sample
   std::vector<std::uint8_t> labels;
