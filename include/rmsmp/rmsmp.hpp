@@ -48,7 +48,6 @@
 #include "rmsmp/layers/residual_add.hpp"
 
 #include "rmsmp/model/float_model.hpp"
-#include "rmsmp/model/float_model_check.hpp"
 #include "rmsmp/model/model_graph.hpp"
 #include "rmsmp/model/float_executor.hpp"
 #include "rmsmp/model/quantized_model.hpp"

@@ -239,7 +239,7 @@ template <class Executor>
 std::vector<LayerError> compare_layers(const FloatModel& float_model, const Executor& executor,
                                        const Eigen::Ref<const Eigen::MatrixXf>& inputs) {
   const QuantizedModel& qm = executor.model();
-  const std::vector<LayerLinks> links = resolve_layers(float_model);
+  const std::vector<LayerLinks> links = check_float_model(float_model);
   detail::require(links.size() == qm.layers.size(), "compare_layers: the models have different layer counts");
   for (std::size_t i = 0; i < links.size(); ++i)
     detail::require(float_model.layers[i].op == qm.layers[i].op && links[i].output_shape == qm.layers[i].output_shape,
