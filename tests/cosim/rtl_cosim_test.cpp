@@ -185,6 +185,21 @@ rtl::Traffic random_traffic() {
   return {levels[uniform(0, 3)], levels[uniform(0, 3)], static_cast<std::uint64_t>(uniform(1, 1 << 30))};
 }
 
+/// N random columns of the engine's activation kind (4-bit codes, or uint8 / int8) through
+/// a random output pipeline.
+template <rtl::EngineParams P>
+void check_with_random_activations(const rtl::RtlBackend<P>& engine, const MixedRowMatrix<>& w, int N, CaseCounter& counter) {
+  const int K = w.cols();
+  if constexpr (P.act_bits == 4) {
+    check_all_pipelines(engine, w, random_activations<std::uint8_t>(K, N, {0.05f, uniform(0, 15), 4}), counter);
+  } else {
+    if (chance(0.5))
+      check_all_pipelines(engine, w, random_activations<std::uint8_t>(K, N, {0.02f, uniform(0, 255), 8}), counter);
+    else
+      check_all_pipelines(engine, w, random_activations<std::int8_t>(K, N, {0.02f, uniform(-128, 127), 8}), counter);
+  }
+}
+
 template <rtl::EngineParams P>
 void random_cases(rtl::RtlBackend<P>& engine, int count, CaseCounter& counter) {
   const int total_lanes = P.total_lanes();
@@ -196,14 +211,7 @@ void random_cases(rtl::RtlBackend<P>& engine, int count, CaseCounter& counter) {
     const int N = uniform(1, 4);
     engine.set_traffic(random_traffic());
     const MixedRowMatrix<> w = random_matrix<P>(M, K);
-    if constexpr (P.act_bits == 4) {
-      check_all_pipelines(engine, w, random_activations<std::uint8_t>(K, N, {0.05f, uniform(0, 15), 4}), counter);
-    } else {
-      if (chance(0.5))
-        check_all_pipelines(engine, w, random_activations<std::uint8_t>(K, N, {0.02f, uniform(0, 255), 8}), counter);
-      else
-        check_all_pipelines(engine, w, random_activations<std::int8_t>(K, N, {0.02f, uniform(-128, 127), 8}), counter);
-    }
+    check_with_random_activations(engine, w, N, counter);
   }
 }
 
@@ -249,14 +257,7 @@ void deep_cases(rtl::RtlBackend<P>& engine, int count, int max_K, CaseCounter& c
     engine.set_traffic(random_traffic());
     const MixedRowMatrix<> w = random_matrix<P>(M, K);
     const int N = uniform(1, 3);
-    if constexpr (P.act_bits == 4) {
-      check_all_pipelines(engine, w, random_activations<std::uint8_t>(K, N, {0.05f, uniform(0, 15), 4}), counter);
-    } else {
-      if (chance(0.5))
-        check_all_pipelines(engine, w, random_activations<std::uint8_t>(K, N, {0.02f, uniform(0, 255), 8}), counter);
-      else
-        check_all_pipelines(engine, w, random_activations<std::int8_t>(K, N, {0.02f, uniform(-128, 127), 8}), counter);
-    }
+    check_with_random_activations(engine, w, N, counter);
   }
 }
 
