@@ -54,6 +54,7 @@
 #include "rmsmp/model/weight_quantizer.hpp"
 #include "rmsmp/model/quantize_model.hpp"
 #include "rmsmp/model/executor.hpp"
+#include "rmsmp/model/engine_fit.hpp"
 
 #include "rmsmp/io/binary_file.hpp"
 #include "rmsmp/io/serialize.hpp"
