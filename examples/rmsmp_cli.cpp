@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "rmsmp/io/array_file.hpp"
@@ -29,6 +31,9 @@
 #include "rmsmp/io/npy.hpp"
 #include "rmsmp/io/quantized_model_file.hpp"
 #include "rmsmp/rmsmp.hpp"
+#ifdef RMSMP_CLI_WITH_RTL  // rtl/CMakeLists.txt defines it when it links the Verilated engines
+#include "rmsmp_rtl_engines.hpp"
+#endif
 
 namespace {
 
@@ -228,7 +233,8 @@ std::vector<int> load_labels(const std::string& path, long limit) {
 // ----- backends -------------------------------------------------------------------------------
 
 const std::vector<OptionSpec> backend_options = {
-    {"--backend", "<name>", "cpu (default) or reference: all give identical results"},
+    {"--backend", "<name>", "cpu (default), reference, or rtl (the Verilated RTL engine, cycle statistics\n"
+                            "                            after the results): all give identical results"},
     {"--threads", "<n>", "threads per layer on the cpu backend (default 1)"},
     {"--batch", "<n>", "samples per run (default 256)"},
     {"--limit", "<n>", "use only the first n samples"},
@@ -245,8 +251,47 @@ void with_executor(const QuantizedModel& model, const Args& a, F&& f) {
   } else if (backend == "reference") {
     if (a.has("--threads")) throw UsageError("--threads applies to the cpu backend only");
     f(ModelExecutor<ReferenceBackend>(model));
+  } else if (backend == "rtl") {
+    if (a.has("--threads")) throw UsageError("--threads applies to the cpu backend only");
+#ifdef RMSMP_CLI_WITH_RTL
+    // Each engine takes one activation width (a8: 8-bit, b4: 4-bit) and has lanes for some
+    // schemes: the first engine that runs the model is the one.
+    using rtl::engines::a8;
+    using rtl::engines::b4;
+    const std::string why_not_a8 = rtl::why_model_cannot_run(model, a8);
+    if (why_not_a8.empty()) return f(ModelExecutor<rtl::RtlBackend<a8>>(model, rtl::RtlBackend<a8>(rtl::engines::make_a8())));
+    const std::string why_not_b4 = rtl::why_model_cannot_run(model, b4);
+    if (why_not_b4.empty()) return f(ModelExecutor<rtl::RtlBackend<b4>>(model, rtl::RtlBackend<b4>(rtl::engines::make_b4())));
+    detail::fail("--backend rtl: no RTL engine of this build runs the model:\n  a8 (" + rtl::describe(a8) + "): " + why_not_a8 +
+                 "\n  b4 (" + rtl::describe(b4) + "): " + why_not_b4);
+#else
+    detail::fail("--backend rtl: this rmsmp was built without the RTL engines (configure with -DRMSMP_BUILD_RTL=ON; needs Verilator 5)");
+#endif
   } else {
-    throw UsageError("--backend: unknown backend '" + backend + "' (cpu or reference)");
+    throw UsageError("--backend: unknown backend '" + backend + "' (cpu, reference or rtl)");
+  }
+}
+
+/// After a run on the RTL backend: what the engine spent on everything run so far.
+template <class Executor>
+void print_engine_statistics(const Executor& exec, std::size_t samples, std::chrono::steady_clock::duration wall) {
+  if constexpr (requires { exec.backend().totals(); }) {
+    using Backend = std::decay_t<decltype(exec.backend())>;
+    const rtl::RunStatistics& s = exec.backend().totals();
+    const double seconds = std::chrono::duration<double>(wall).count();
+    std::printf("rtl engine: %s\n", rtl::describe(Backend::params).c_str());
+    std::printf("  streaming cycles: %llu (%.0f per sample; cycle model %llu, stall cycles %llu)\n",
+                static_cast<unsigned long long>(s.cycles), static_cast<double>(s.cycles) / static_cast<double>(std::max<std::size_t>(samples, 1)),
+                static_cast<unsigned long long>(s.predicted_cycles), static_cast<unsigned long long>(s.stall_cycles));
+    std::printf("  load cycles: %llu in %d weight loads\n", static_cast<unsigned long long>(s.load_cycles), s.runs);
+    std::printf("  gemm calls: %d in %d K chunks (%d with K split, output stage on the host)\n", s.gemm_calls, s.k_chunks,
+                s.host_output_calls);
+    std::printf("  lane utilization: %.1f%% (", 100.0 * s.lane_utilization);
+    for (std::size_t t = 0; t < rtl::lane_type_count; ++t)
+      if (Backend::params.lanes[t] > 0)
+        std::printf("%s%s %.1f%%", t == 0 ? "" : ", ", rtl::lane_type_name(static_cast<rtl::LaneType>(t)), 100.0 * s.lane_type_utilization[t]);
+    std::printf(")\n  simulated in %.2f s (%.2f M cycles per second)\n", seconds,
+                seconds > 0.0 ? static_cast<double>(s.cycles + s.load_cycles) / seconds / 1e6 : 0.0);
   }
 }
 
@@ -349,9 +394,11 @@ int cmd_eval(const Args& a) {
     detail::fail(std::to_string(x.cols()) + " images but " + std::to_string(labels.size()) + " labels");
   with_executor(q, a, [&](const auto& exec) {
     ProgressBar bar("eval", a.has("--quiet"));
+    const auto start = std::chrono::steady_clock::now();
     const Evaluation e = evaluate(exec, x, labels, batch, [&](std::size_t done, std::size_t total) { bar.update(done, total); });
     bar.finish();
     std::printf("accuracy: %.2f%% (%zu of %zu)\n", 100.0 * e.accuracy(), e.correct, e.samples);
+    print_engine_statistics(exec, e.samples, std::chrono::steady_clock::now() - start);
     if (a.has("--no-layers")) return;
     const std::string float_dir = a.get("--float", q.source);
     if (float_dir.empty() || !std::filesystem::exists(float_dir)) {
@@ -395,6 +442,7 @@ int cmd_run(const Args& a) {
   const Eigen::MatrixXf x = load_samples(a.get("--data"), q.input, limit);
   with_executor(q, a, [&](const auto& exec) {
     ProgressBar bar("run", a.has("--quiet"));
+    const auto start = std::chrono::steady_clock::now();
     Eigen::MatrixXf y;
     for (Eigen::Index first = 0; first < x.cols(); first += static_cast<Eigen::Index>(batch)) {
       const Eigen::Index count = std::min<Eigen::Index>(static_cast<Eigen::Index>(batch), x.cols() - first);
@@ -404,10 +452,12 @@ int cmd_run(const Args& a) {
       bar.update(static_cast<std::size_t>(first + count), static_cast<std::size_t>(x.cols()));
     }
     bar.finish();
+    const auto wall = std::chrono::steady_clock::now() - start;
     if (a.has("--output")) {
       const std::vector<float> values(y.data(), y.data() + y.size());  // column n = sample n: C order [N, outputs]
       write_npy(a.get("--output"), NdArray::from_values<float>({y.cols(), y.rows()}, values));
       std::printf("wrote %ld x %ld outputs to %s\n", static_cast<long>(y.cols()), static_cast<long>(y.rows()), a.get("--output").c_str());
+      print_engine_statistics(exec, static_cast<std::size_t>(x.cols()), wall);
       return;
     }
     const std::vector<int> classes = predicted_classes(y);
@@ -416,6 +466,7 @@ int cmd_run(const Args& a) {
       std::printf("%zu %d%s%s\n", n, classes[n], c < q.class_names.size() ? " " : "",
                   c < q.class_names.size() ? q.class_names[c].c_str() : "");
     }
+    print_engine_statistics(exec, static_cast<std::size_t>(x.cols()), wall);
   });
   return 0;
 }

@@ -48,13 +48,13 @@
 #include "rmsmp/layers/residual_add.hpp"
 
 #include "rmsmp/model/float_model.hpp"
-#include "rmsmp/model/float_model_check.hpp"
 #include "rmsmp/model/model_graph.hpp"
 #include "rmsmp/model/float_executor.hpp"
 #include "rmsmp/model/quantized_model.hpp"
 #include "rmsmp/model/weight_quantizer.hpp"
 #include "rmsmp/model/quantize_model.hpp"
 #include "rmsmp/model/executor.hpp"
+#include "rmsmp/model/engine_fit.hpp"
 
 #include "rmsmp/io/binary_file.hpp"
 #include "rmsmp/io/serialize.hpp"

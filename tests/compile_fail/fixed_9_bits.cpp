@@ -1,6 +1,6 @@
 // expect: Fixed<Bits>: Bits must be 2..8
 // Compile-must-fail: Fixed-9 (levels beyond int8).
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/scheme/scheme.hpp"
 
 using namespace rmsmp;
 

@@ -1,6 +1,6 @@
 // expect: every argument must be rmsmp::Share
 // Compile-must-fail: a bare scheme where a Share belongs.
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/scheme/row_mix.hpp"
 
 using namespace rmsmp;
 

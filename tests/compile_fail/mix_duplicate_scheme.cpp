@@ -1,6 +1,6 @@
 // expect: may appear only once
 // Compile-must-fail: the same scheme twice in a mix.
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/scheme/row_mix.hpp"
 
 using namespace rmsmp;
 

@@ -1,6 +1,6 @@
 // expect: shares must add up to 100 percent
 // Compile-must-fail: a mix whose shares add up to 90%.
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/scheme/row_mix.hpp"
 
 using namespace rmsmp;
 

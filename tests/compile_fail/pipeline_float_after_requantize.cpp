@@ -1,6 +1,6 @@
 // expect: cannot follow Requantize
 // Compile-must-fail: float output of an already requantized value.
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/output/pipeline.hpp"
 
 using namespace rmsmp;
 

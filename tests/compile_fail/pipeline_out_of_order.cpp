@@ -1,6 +1,6 @@
 // expect: in the order BiasAdd, Requantize
 // Compile-must-fail: output stages out of the hardware's order.
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/output/pipeline.hpp"
 
 using namespace rmsmp;
 

@@ -1,6 +1,6 @@
 // expect: PoT<Bits>: Bits must be 2..4
 // Compile-must-fail: PoT-5 (level 2^14 beyond int8).
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/scheme/scheme.hpp"
 
 using namespace rmsmp;
 

@@ -2,7 +2,7 @@
 // Compile-must-fail: int8 activations on an engine built for 4-bit (uint8 0..15) activations.
 #include <cstdint>
 
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/kernel/rtl/backend.hpp"
 
 using namespace rmsmp;
 

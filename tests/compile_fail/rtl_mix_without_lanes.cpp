@@ -2,7 +2,7 @@
 // Compile-must-fail: a static SP2 mix on an engine configuration without SP2 lanes.
 #include <cstdint>
 
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/kernel/rtl/backend.hpp"
 
 using namespace rmsmp;
 

@@ -1,6 +1,6 @@
 // expect: S must be a scheme type
 // Compile-must-fail: a share of something that is not a scheme.
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/scheme/row_mix.hpp"
 
 using namespace rmsmp;
 

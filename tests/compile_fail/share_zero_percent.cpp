@@ -1,6 +1,6 @@
 // expect: Percent must be 1..100
 // Compile-must-fail: a share of 0%.
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/scheme/row_mix.hpp"
 
 using namespace rmsmp;
 

@@ -1,6 +1,6 @@
 // expect: SP2<Bits>: Bits must be 3..5
 // Compile-must-fail: SP2-2 (no room for two terms).
-#include "rmsmp/rmsmp.hpp"
+#include "rmsmp/scheme/scheme.hpp"
 
 using namespace rmsmp;
 

@@ -11,7 +11,7 @@
 
 #include "rmsmp/io/float_model_manifest.hpp"
 #include "rmsmp/io/npy.hpp"
-#include "rmsmp/model/float_model_check.hpp"
+#include "rmsmp/model/model_graph.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 3) {
@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   }
   try {
     const rmsmp::FloatModel model = rmsmp::load_float_model(argv[1]);
-    const std::vector<rmsmp::LayerFlow> flow = rmsmp::check_float_model(model);
+    const std::vector<rmsmp::LayerLinks> flow = rmsmp::check_float_model(model);
     const std::filesystem::path out = argv[2];
     std::filesystem::create_directories(out);
     nlohmann::json j;
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     j["layers"] = nlohmann::json::array();
     for (std::size_t i = 0; i < model.layers.size(); ++i) {
       const rmsmp::FloatLayer& l = model.layers[i];
-      const rmsmp::ActivationShape& s = flow[i].output_shape;
+      const rmsmp::TensorShape& s = flow[i].output_shape;
       nlohmann::json layer = {{"name", l.name},
                               {"op", std::string(rmsmp::layer_op_name(l.op))},
                               {"input", flow[i].input},

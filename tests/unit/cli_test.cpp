@@ -227,4 +227,53 @@ TEST_CASE("bad arguments and files exit non-zero with a message", "[cli]") {
   CHECK_THAT(r.output, Catch::Contains("corrupted"));
 }
 
+TEST_CASE("--backend rtl runs the model on a Verilated engine or says why it cannot", "[cli]") {
+  const Workspace ws;
+  const std::string images = ws.path("images.npy"), labels = ws.path("labels.npy");
+  const std::string data = " --data " + images + " --labels " + labels + " --limit 8 --no-layers";
+  REQUIRE(run_cli("quantize " + ws.path("model") + " --mix pot4:60,fixed4:35,fixed8:5 --calib " + images + " -o " +
+                  ws.path("m8.rmsmp")).status == 0);
+#ifdef RMSMP_CLI_WITH_RTL
+  // The same accuracy and outputs as the CPU backend, then the engine's statistics.
+  const Result cpu = run_cli("eval " + ws.path("m8.rmsmp") + data + " --backend cpu");
+  const Result rtl = run_cli("eval " + ws.path("m8.rmsmp") + data + " --backend rtl");
+  INFO(cpu.output << "\n" << rtl.output);
+  REQUIRE(cpu.status == 0);
+  REQUIRE(rtl.status == 0);
+  const std::string accuracy = cpu.output.substr(cpu.output.find("accuracy:"), cpu.output.find('\n', cpu.output.find("accuracy:")) - cpu.output.find("accuracy:"));
+  CHECK_THAT(rtl.output, Catch::Contains(accuracy) && Catch::Contains("rtl engine: 4 PoT / 3 SP2") &&
+                             Catch::Contains("streaming cycles") && Catch::Contains("gemm calls: 7"));
+  for (const char* backend : {"cpu", "rtl"})
+    REQUIRE(run_cli("run " + ws.path("m8.rmsmp") + " --data " + images + " --limit 8 --backend " + backend + " --output " +
+                    ws.path(std::string(backend) + ".npy")).status == 0);
+  CHECK(read_npy(ws.path("rtl.npy")).values<float>() == read_npy(ws.path("cpu.npy")).values<float>());
+
+  // 4-bit activations run on b4; an 8-bit input into 4-bit layers, or SP2 rows with 4-bit
+  // activations, run on no engine of the build.
+  REQUIRE(run_cli("quantize " + ws.path("model") + " --mix pot4:60,fixed4:35,fixed8:5 --act-bits 4 --input-bits 4 --calib " +
+                  images + " -o " + ws.path("m4.rmsmp")).status == 0);
+  const Result b4 = run_cli("eval " + ws.path("m4.rmsmp") + data + " --backend rtl");
+  INFO(b4.output);
+  CHECK(b4.status == 0);
+  CHECK_THAT(b4.output, Catch::Contains("rtl engine: 6 PoT / 0 SP2"));
+  REQUIRE(run_cli("quantize " + ws.path("model") + " --mix pot4:60,fixed4:35,fixed8:5 --act-bits 4 --calib " + images +
+                  " -o " + ws.path("m48.rmsmp")).status == 0);
+  REQUIRE(run_cli("quantize " + ws.path("model") + " --mix sp2_4:60,fixed4:40 --act-bits 4 --input-bits 4 --calib " + images +
+                  " -o " + ws.path("sp2.rmsmp")).status == 0);
+  const Result widths = run_cli("eval " + ws.path("m48.rmsmp") + data + " --backend rtl");
+  CHECK(widths.status == 1);
+  CHECK_THAT(widths.output, Catch::Contains("no RTL engine") && Catch::Contains("reads 8-bit activations"));
+  const Result sp2 = run_cli("run " + ws.path("sp2.rmsmp") + " --data " + images + " --backend rtl");
+  CHECK(sp2.status == 1);
+  CHECK_THAT(sp2.output, Catch::Contains("no RTL engine") && Catch::Contains("SP2-4 rows"));
+  const Result threads = run_cli("eval " + ws.path("m8.rmsmp") + data + " --backend rtl --threads 2");
+  CHECK(threads.status == 2);
+  CHECK_THAT(threads.output, Catch::Contains("--threads applies to the cpu backend only"));
+#else
+  const Result r = run_cli("eval " + ws.path("m8.rmsmp") + data + " --backend rtl");
+  CHECK(r.status == 1);
+  CHECK_THAT(r.output, Catch::Contains("built without the RTL engines"));
+#endif
+}
+
 #endif  // RMSMP_CLI

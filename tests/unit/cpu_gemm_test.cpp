@@ -12,18 +12,17 @@
 #include <vector>
 
 #include "rmsmp/rmsmp.hpp"
+#include "random_operands.hpp"
 
 using namespace rmsmp;
+using namespace rmsmp_test;
 
 namespace {
 
 std::mt19937 rng(20261207);
 
-using CodeMatrix = MixedRowMatrix<>::CodeMatrix;
 using Sp2Mix = RowMix<Share<SP2<4>, 60>, Share<Fixed<3>, 25>, Share<SP2<5>, 15>>;
 using AllFixed8 = RowMix<Share<Fixed<8>, 100>>;
-
-int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
 
 /// One way of running the CPU kernels: CpuBackend on an architecture this machine runs, or
 /// the AVX-512 VNNI kernel on emulated instructions (no arch), run as CpuBackend runs a
@@ -81,51 +80,6 @@ std::vector<Path> paths_under_test() {
   return paths;
 }
 
-/// Uniformly random codes (including the "negative zero" code), each within its row's width.
-CodeMatrix random_codes(const RowAssignment& a, int K) {
-  CodeMatrix codes(static_cast<Eigen::Index>(a.size()), K);
-  for (std::size_t r = 0; r < a.size(); ++r)
-    for (int k = 0; k < K; ++k)
-      codes(static_cast<Eigen::Index>(r), k) = static_cast<std::uint8_t>(uniform(0, (1 << a[r].bits) - 1));
-  if (a.size() > 2) codes.row(static_cast<Eigen::Index>(a.size() / 2)).setZero();  // an all-zero row
-  return codes;
-}
-
-std::vector<float> random_scales(std::size_t M) {
-  std::vector<float> s(M);
-  for (auto& v : s) v = std::uniform_real_distribution<float>(1e-3f, 1e-1f)(rng);
-  return s;
-}
-
-template <class Mix>
-MixedRowMatrix<Mix> random_static(int M, int K) {
-  RowAssignment a = assign_in_order<Mix>(M);
-  std::shuffle(a.begin(), a.end(), rng);
-  return MixedRowMatrix<Mix>::from_codes(a, random_scales(a.size()), random_codes(a, K));
-}
-
-MixedRowMatrix<> random_dynamic(int M, int K) {
-  RowAssignment a(static_cast<std::size_t>(M));
-  for (auto& s : a) s = all_schemes[static_cast<std::size_t>(uniform(0, static_cast<int>(all_schemes.size()) - 1))];
-  return MixedRowMatrix<>::from_codes(a, random_scales(a.size()), random_codes(a, K));
-}
-
-template <ActivationValue T>
-Activations<T> random_activations(int K, int N, ActivationParams p) {
-  Activations<T> x{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>(K, N), p};
-  for (int n = 0; n < N; ++n)
-    for (int k = 0; k < K; ++k)
-      x.values(k, n) = static_cast<T>(uniform(activation_min<T>(p.bits), activation_max<T>(p.bits)));
-  return x;
-}
-
-template <class Out>
-bool bit_equal(const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& a,
-               const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& b) {
-  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
-  return a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(Out) * static_cast<std::size_t>(a.size())) == 0;
-}
-
 /// Every runnable arch, through both the matrix and the prepared entry points, equals the
 /// reference exactly.
 template <class Mix, ActivationValue T, class Pipeline>
@@ -145,8 +99,8 @@ void check_all_pipelines(const std::vector<Path>& archs, const MixedRowMatrix<Mi
   const int M = w.rows();
   const std::vector<float> scales = w.row_scales();
   BiasAdd bias;
-  for (int r = 0; r < M; ++r) bias.bias.push_back(uniform(-(1 << 20), 1 << 20));
-  const Requantize requant = requantize_from_scales(scales, x.params.scale, 0.05f * static_cast<float>(uniform(1, 40)), -4);
+  for (int r = 0; r < M; ++r) bias.bias.push_back(uniform(rng, -(1 << 20), 1 << 20));
+  const Requantize requant = requantize_from_scales(scales, x.params.scale, 0.05f * static_cast<float>(uniform(rng, 1, 40)), -4);
 
   expect_same_as_reference(archs, w, x, OutputPipeline<>{});
   expect_same_as_reference(archs, w, x,
@@ -158,9 +112,9 @@ void check_all_pipelines(const std::vector<Path>& archs, const MixedRowMatrix<Mi
 template <class Mix>
 void check_matrix(const std::vector<Path>& archs, const MixedRowMatrix<Mix>& w, int N) {
   const int K = w.cols();
-  for (int zp : {0, 128, 255}) check_all_pipelines(archs, w, random_activations<std::uint8_t>(K, N, {0.02f, zp, 8}));
-  check_all_pipelines(archs, w, random_activations<std::uint8_t>(K, N, {0.1f, uniform(0, 15), 4}));
-  for (int zp : {-128, 0, 127}) check_all_pipelines(archs, w, random_activations<std::int8_t>(K, N, {0.02f, zp, 8}));
+  for (int zp : {0, 128, 255}) check_all_pipelines(archs, w, random_activations<std::uint8_t>(rng, K, N, {0.02f, zp, 8}));
+  check_all_pipelines(archs, w, random_activations<std::uint8_t>(rng, K, N, {0.1f, uniform(rng, 0, 15), 4}));
+  for (int zp : {-128, 0, 127}) check_all_pipelines(archs, w, random_activations<std::int8_t>(rng, K, N, {0.02f, zp, 8}));
 }
 
 constexpr int Ms[] = {1, 2, 7, 31, 64, 100, 257};
@@ -196,7 +150,7 @@ TEST_CASE("architecture detection and forcing", "[cpu]") {
 TEST_CASE("packed weights hold every level, zero padding, row sums and original rows", "[cpu]") {
   for (int K : {1, 17, 64, 65, 200}) {
     CAPTURE(K);
-    const MixedRowMatrix<> w = random_dynamic(60, K);
+    const MixedRowMatrix<> w = random_dynamic(rng, 60, K);
     const cpu::PackedWeights p(w);
     REQUIRE(p.rows() == 60);
     REQUIRE(p.cols() == K);
@@ -234,10 +188,10 @@ TEST_CASE("cpu gemm equals the reference on every shape, mix, activation type an
       CAPTURE(M, K);
       // N rotates through {1, 2, 3, 8} so every (M, K) sees a different N per matrix kind.
       auto next_n = [&] { return Ns[n_index++ % std::size(Ns)]; };
-      check_matrix(archs, random_static<Mix60_35_5>(M, K), next_n());
-      check_matrix(archs, random_static<Sp2Mix>(M, K), next_n());
-      check_matrix(archs, random_static<AllFixed8>(M, K), next_n());
-      check_matrix(archs, random_dynamic(M, K), next_n());
+      check_matrix(archs, random_static<Mix60_35_5>(rng, M, K), next_n());
+      check_matrix(archs, random_static<Sp2Mix>(rng, M, K), next_n());
+      check_matrix(archs, random_static<AllFixed8>(rng, M, K), next_n());
+      check_matrix(archs, random_dynamic(rng, M, K), next_n());
     }
 }
 
@@ -246,12 +200,12 @@ TEST_CASE("every N on a few shapes, and strided views", "[cpu]") {
   for (int N : Ns)
     for (int K : {33, 130}) {
       CAPTURE(N, K);
-      check_matrix(archs, random_dynamic(13, K), N);
+      check_matrix(archs, random_dynamic(rng, 13, K), N);
     }
   // Views with padding between columns, for the activations and for the output.
   const int M = 21, K = 70, N = 3;
-  const auto w = random_static<Mix60_35_5>(M, K);
-  const Activations<std::int8_t> big = random_activations<std::int8_t>(K + 5, N, {0.02f, -3, 8});
+  const auto w = random_static<Mix60_35_5>(rng, M, K);
+  const Activations<std::int8_t> big = random_activations<std::int8_t>(rng, K + 5, N, {0.02f, -3, 8});
   const ActivationView<std::int8_t> x{big.values.data(), K, N, K + 5, big.params};
   Eigen::MatrixXi expected(M, N);
   reference::gemm(w, x, OutputPipeline<>{}, OutputView<int>::of(expected));
@@ -343,7 +297,7 @@ TEST_CASE("extreme levels with 4-bit activations at the largest safe K (1.1 mill
 TEST_CASE("zero-row layers and all-zero rows", "[cpu]") {
   const auto archs = paths_under_test();
   const MixedRowMatrix<Mix60_35_5> empty(Eigen::MatrixXf(0, 8), assign_in_order<Mix60_35_5>(0));
-  const auto x = random_activations<std::uint8_t>(8, 3, {0.1f, 7, 8});
+  const auto x = random_activations<std::uint8_t>(rng, 8, 3, {0.1f, 7, 8});
   const MixedRowMatrix<Mix60_35_5> zeros(Eigen::MatrixXf::Zero(20, 8), assign_in_order<Mix60_35_5>(20));
   for (const Path& path : archs) {
     CAPTURE(path.name);
@@ -354,15 +308,15 @@ TEST_CASE("zero-row layers and all-zero rows", "[cpu]") {
     REQUIRE((yz.array() == 5).all());
   }
   // No columns of activations.
-  const auto none = random_activations<std::uint8_t>(8, 0, {0.1f, 7, 8});
+  const auto none = random_activations<std::uint8_t>(rng, 8, 0, {0.1f, 7, 8});
   expect_same_as_reference(archs, zeros, none, OutputPipeline<>{});
 }
 
 TEST_CASE("the cpu backend refuses what the reference refuses", "[cpu]") {
   const int M = 20, K = 10;
-  const auto m = random_static<Mix60_35_5>(M, K);
-  const auto x = random_activations<std::uint8_t>(K, 2, {0.1f, 0, 8});
-  const auto short_x = random_activations<std::uint8_t>(K - 1, 2, {0.1f, 0, 8});
+  const auto m = random_static<Mix60_35_5>(rng, M, K);
+  const auto x = random_activations<std::uint8_t>(rng, K, 2, {0.1f, 0, 8});
+  const auto short_x = random_activations<std::uint8_t>(rng, K - 1, 2, {0.1f, 0, 8});
   for (cpu::ArchId a : cpu::runnable_archs()) {
     CAPTURE(cpu::arch_name(a));
     const CpuBackend<> backend(a);
@@ -378,12 +332,12 @@ TEST_CASE("the cpu backend refuses what the reference refuses", "[cpu]") {
     REQUIRE_THROWS_AS(backend.gemm(prepared, x.view(), OutputPipeline(ToFloat{std::vector<float>(M + 1)})), Error);
     REQUIRE_THROWS_AS(backend.gemm(m, x.view(), OutputPipeline(Clamp{5, 4})), Error);
 
-    auto four = random_activations<std::uint8_t>(K, 2, {0.1f, 0, 4});
+    auto four = random_activations<std::uint8_t>(rng, K, 2, {0.1f, 0, 4});
     REQUIRE_NOTHROW(backend.gemm(prepared, four.view(), OutputPipeline<>{}));
     four.values(3, 1) = 16;
     REQUIRE_THROWS_WITH(backend.gemm(prepared, four.view(), OutputPipeline<>{}), Catch::Contains("4-bit"));
 
-    auto bad_zp = random_activations<std::int8_t>(K, 2, {0.1f, 0, 8});
+    auto bad_zp = random_activations<std::int8_t>(rng, K, 2, {0.1f, 0, 8});
     bad_zp.params.zero_point = 128;
     REQUIRE_THROWS_WITH(backend.gemm(m, bad_zp.view(), OutputPipeline<>{}), Catch::Contains("zero point"));
 
@@ -461,14 +415,14 @@ TEST_CASE("emulated AVX-512 instructions equal the real ones", "[cpu]") {
   alignas(64) Bytes64 a{}, b{}, c{};
   for (int trial = 0; trial < 3000; ++trial) {
     for (std::size_t i = 0; i < 64; ++i) {
-      a[i] = static_cast<std::uint8_t>(uniform(0, 255));
-      c[i] = static_cast<std::uint8_t>(uniform(0, 255));
+      a[i] = static_cast<std::uint8_t>(uniform(rng, 0, 255));
+      c[i] = static_cast<std::uint8_t>(uniform(rng, 0, 255));
       // A third of the trials with shift counts of 0..20 (vpsrlvw), a third with shuffle
       // indices that set only bit 7 and the low nibble (vpshufb), the rest fully random.
       const int kind = trial % 3;
-      b[i] = static_cast<std::uint8_t>(kind == 0   ? (i % 2 == 0 ? uniform(0, 20) : 0)
-                                       : kind == 1 ? (uniform(0, 15) | (uniform(0, 1) << 7))
-                                                   : uniform(0, 255));
+      b[i] = static_cast<std::uint8_t>(kind == 0   ? (i % 2 == 0 ? uniform(rng, 0, 20) : 0)
+                                       : kind == 1 ? (uniform(rng, 0, 15) | (uniform(rng, 0, 1) << 7))
+                                                   : uniform(rng, 0, 255));
     }
     native::probe_instructions<native::native_instructions>(a.data(), b.data(), c.data(), from_cpu.data());
     emulated::probe_instructions<emulated::emulated_instructions>(a.data(), b.data(), c.data(), from_emulation.data());
@@ -489,15 +443,15 @@ TEST_CASE("column panels, full tiles and every column tail", "[cpu]") {
   // 2-column tile and a 1-column tile (AVX2).
   for (int N : {5, 6, 7}) {
     CAPTURE(N);
-    check_matrix(archs, random_static<Mix60_35_5>(9, 100), N);
+    check_matrix(archs, random_static<Mix60_35_5>(rng, 9, 100), N);
   }
   // K = 6000: panels of panel_columns(6016) columns, so N = 70 takes several panels and a
   // last, narrower one; M = 9: two 4-row tiles and a single row.
   const std::size_t panel = cpu::detail::panel_columns(6016);
   REQUIRE(panel < 70);
-  const auto w = random_static<Mix60_35_5>(9, 6000);
-  expect_same_as_reference(archs, w, random_activations<std::uint8_t>(6000, 70, {0.02f, 7, 8}), OutputPipeline<>{});
-  expect_same_as_reference(archs, w, random_activations<std::int8_t>(6000, 70, {0.02f, -9, 8}),
+  const auto w = random_static<Mix60_35_5>(rng, 9, 6000);
+  expect_same_as_reference(archs, w, random_activations<std::uint8_t>(rng, 6000, 70, {0.02f, 7, 8}), OutputPipeline<>{});
+  expect_same_as_reference(archs, w, random_activations<std::int8_t>(rng, 6000, 70, {0.02f, -9, 8}),
                            OutputPipeline(SaturatingCast<std::int8_t>{}));
 }
 

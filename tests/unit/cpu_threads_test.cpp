@@ -15,60 +15,16 @@
 #include <vector>
 
 #include "rmsmp/rmsmp.hpp"
+#include "random_operands.hpp"
 
 using namespace rmsmp;
+using namespace rmsmp_test;
 
 namespace {
 
 std::mt19937 rng(20261211);
 
-using CodeMatrix = MixedRowMatrix<>::CodeMatrix;
 using AllFixed8 = RowMix<Share<Fixed<8>, 100>>;
-
-int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
-
-CodeMatrix random_codes(const RowAssignment& a, int K) {
-  CodeMatrix codes(static_cast<Eigen::Index>(a.size()), K);
-  for (std::size_t r = 0; r < a.size(); ++r)
-    for (int k = 0; k < K; ++k)
-      codes(static_cast<Eigen::Index>(r), k) = static_cast<std::uint8_t>(uniform(0, (1 << a[r].bits) - 1));
-  return codes;
-}
-
-std::vector<float> random_scales(std::size_t M) {
-  std::vector<float> s(M);
-  for (auto& v : s) v = std::uniform_real_distribution<float>(1e-3f, 1e-1f)(rng);
-  return s;
-}
-
-template <class Mix>
-MixedRowMatrix<Mix> random_static(int M, int K) {
-  RowAssignment a = assign_in_order<Mix>(M);
-  std::shuffle(a.begin(), a.end(), rng);
-  return MixedRowMatrix<Mix>::from_codes(a, random_scales(a.size()), random_codes(a, K));
-}
-
-MixedRowMatrix<> random_dynamic(int M, int K) {
-  RowAssignment a(static_cast<std::size_t>(M));
-  for (auto& s : a) s = all_schemes[static_cast<std::size_t>(uniform(0, static_cast<int>(all_schemes.size()) - 1))];
-  return MixedRowMatrix<>::from_codes(a, random_scales(a.size()), random_codes(a, K));
-}
-
-template <ActivationValue T>
-Activations<T> random_activations(int K, int N, ActivationParams p) {
-  Activations<T> x{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>(K, N), p};
-  for (int n = 0; n < N; ++n)
-    for (int k = 0; k < K; ++k)
-      x.values(k, n) = static_cast<T>(uniform(activation_min<T>(p.bits), activation_max<T>(p.bits)));
-  return x;
-}
-
-template <class Out>
-bool bit_equal(const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& a,
-               const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& b) {
-  if (a.rows() != b.rows() || a.cols() != b.cols()) return false;
-  return a.size() == 0 || std::memcmp(a.data(), b.data(), sizeof(Out) * static_cast<std::size_t>(a.size())) == 0;
-}
 
 constexpr int thread_counts[] = {1, 2, 3, 4, 7};
 
@@ -96,8 +52,8 @@ void check_all_pipelines(cpu::ArchId arch, const MixedRowMatrix<Mix>& w, const A
   const int M = w.rows();
   const std::vector<float> scales = w.row_scales();
   BiasAdd bias;
-  for (int r = 0; r < M; ++r) bias.bias.push_back(uniform(-(1 << 20), 1 << 20));
-  const Requantize requant = requantize_from_scales(scales, x.params.scale, 0.05f * static_cast<float>(uniform(1, 40)), -4);
+  for (int r = 0; r < M; ++r) bias.bias.push_back(uniform(rng, -(1 << 20), 1 << 20));
+  const Requantize requant = requantize_from_scales(scales, x.params.scale, 0.05f * static_cast<float>(uniform(rng, 1, 40)), -4);
   expect_identical(arch, w, x, OutputPipeline<>{});
   expect_identical(arch, w, x, OutputPipeline(bias, requant, relu_for<std::int8_t>(-4), SaturatingCast<std::int8_t>{}));
   expect_identical(arch, w, x, OutputPipeline(SaturatingCast<std::uint8_t>{}));
@@ -204,17 +160,17 @@ TEST_CASE("thread settings of the backend", "[cpu][threads]") {
   // Copies share the pool and work alike.
   const CpuBackend<> a(cpu::Threads{3, 0});
   const CpuBackend<> b = a;
-  const auto w = random_dynamic(30, 40);
-  const auto x = random_activations<std::int8_t>(40, 3, {0.1f, -5, 8});
+  const auto w = random_dynamic(rng, 30, 40);
+  const auto x = random_activations<std::int8_t>(rng, 40, 3, {0.1f, -5, 8});
   REQUIRE(a.gemm(w, x.view(), OutputPipeline<>{}) == b.gemm(w, x.view(), OutputPipeline<>{}));
 }
 
 TEST_CASE("tiles are split into contiguous chunks, and small or nested calls stay on the caller",
           "[cpu][threads]") {
-  const auto m = random_static<AllFixed8>(40, 64);  // one group, 10 tiles, rows in order
+  const auto m = random_static<AllFixed8>(rng, 40, 64);  // one group, 10 tiles, rows in order
   const cpu::PackedWeights w(m);
   for (std::size_t i = 0; i < w.groups()[0].rows; ++i) REQUIRE(w.groups()[0].original_rows[i] == static_cast<int>(i));
-  const auto x = random_activations<std::uint8_t>(64, 2, {0.1f, 3, 8});
+  const auto x = random_activations<std::uint8_t>(rng, 64, 2, {0.1f, 3, 8});
   cpu::detail::ThreadPool pool(4);
   const auto me = std::this_thread::get_id();
 
@@ -231,7 +187,7 @@ TEST_CASE("tiles are split into contiguous chunks, and small or nested calls sta
   REQUIRE(std::set<std::thread::id>(small.begin(), small.end()) == std::set<std::thread::id>{me});
 
   // Fewer tiles than threads: one thread per tile.
-  const cpu::PackedWeights short_w(random_static<AllFixed8>(6, 64));  // 2 tiles
+  const cpu::PackedWeights short_w(random_static<AllFixed8>(rng, 6, 64));  // 2 tiles
   auto few = threads_per_row(short_w, x, &pool, 0);
   REQUIRE(std::set<std::thread::id>(few.begin(), few.end()).size() == 2);
 
@@ -255,15 +211,15 @@ TEST_CASE("results are bit-identical for 1, 2, 3, 4 and 7 threads", "[cpu][threa
       for (int K : {1, 17, 64, 130}) {
         const int N = Ns[n_index++ % std::size(Ns)];
         CAPTURE(cpu::arch_name(arch), M, K, N);
-        check_all_pipelines(arch, random_dynamic(M, K), random_activations<std::uint8_t>(K, N, {0.02f, uniform(0, 255), 8}));
-        check_all_pipelines(arch, random_static<Mix60_35_5>(M, K),
-                            random_activations<std::int8_t>(K, N, {0.02f, uniform(-128, 127), 8}));
-        check_all_pipelines(arch, random_static<AllFixed8>(M, K),
-                            random_activations<std::uint8_t>(K, N, {0.1f, uniform(0, 15), 4}));
+        check_all_pipelines(arch, random_dynamic(rng, M, K), random_activations<std::uint8_t>(rng, K, N, {0.02f, uniform(rng, 0, 255), 8}));
+        check_all_pipelines(arch, random_static<Mix60_35_5>(rng, M, K),
+                            random_activations<std::int8_t>(rng, K, N, {0.02f, uniform(rng, -128, 127), 8}));
+        check_all_pipelines(arch, random_static<AllFixed8>(rng, M, K),
+                            random_activations<std::uint8_t>(rng, K, N, {0.1f, uniform(rng, 0, 15), 4}));
       }
   // No activation columns.
-  expect_identical(cpu::best_available_arch(), random_dynamic(20, 8),
-                   random_activations<std::uint8_t>(8, 0, {0.1f, 7, 8}), OutputPipeline<>{});
+  expect_identical(cpu::best_available_arch(), random_dynamic(rng, 20, 8),
+                   random_activations<std::uint8_t>(rng, 8, 0, {0.1f, 7, 8}), OutputPipeline<>{});
 }
 
 namespace {
@@ -277,8 +233,8 @@ struct HostCase {
 std::vector<HostCase> host_cases(int count) {
   std::vector<HostCase> cases;
   for (int i = 0; i < count; ++i) {
-    auto w = random_dynamic(uniform(1, 80), uniform(1, 150));
-    auto x = random_activations<std::int8_t>(w.cols(), uniform(1, 4), {0.05f, uniform(-128, 127), 8});
+    auto w = random_dynamic(rng, uniform(rng, 1, 80), uniform(rng, 1, 150));
+    auto x = random_activations<std::int8_t>(rng, w.cols(), uniform(rng, 1, 4), {0.05f, uniform(rng, -128, 127), 8});
     Eigen::MatrixXi expected = reference::gemm(w, x.view(), OutputPipeline<>{});
     cases.push_back({std::move(w), std::move(x), std::move(expected)});
   }

@@ -174,20 +174,20 @@ TEST_CASE("save_float_model and load_float_model round-trip a model", "[float_mo
 }
 
 TEST_CASE("check_float_model works out sources and shapes", "[float_model_manifest]") {
-  const std::vector<LayerFlow> flow = check_float_model(resnet_like());
+  const std::vector<LayerLinks> flow = check_float_model(resnet_like());
   REQUIRE(flow.size() == 11);
   // By hand, out = floor((in + 2p - k) / s) + 1:
   //  stem 3x3 s1 p1: 28 -> 28; pool 2 s2: 28 -> 14; conv1 3x3 s2 p1: (14 + 2 - 3) / 2 + 1 = 7;
   //  down 1x1 s2: (14 - 1) / 2 + 1 = 7; avg 3x2 s(2,1) p(1,0): h (7 + 2 - 3) / 2 + 1 = 4,
   //  w (7 - 2) / 1 + 1 = 6; flatten 16 * 4 * 6 = 384; fc 10.
-  const std::vector<ActivationShape> expected = {{8, 28, 28}, {8, 28, 28}, {8, 14, 14}, {16, 7, 7}, {16, 7, 7}, {16, 7, 7},
+  const std::vector<TensorShape> expected = {{8, 28, 28}, {8, 28, 28}, {8, 14, 14}, {16, 7, 7}, {16, 7, 7}, {16, 7, 7},
                                                  {16, 7, 7},  {16, 7, 7},  {16, 4, 6},  {384, 1, 1}, {10, 1, 1}};
   for (std::size_t i = 0; i < flow.size(); ++i) {
     INFO("layer " << i);
     CHECK(flow[i].output_shape == expected[i]);
   }
-  CHECK(flow[0].input == LayerFlow::model_input);
-  CHECK(flow[0].input_shape == ActivationShape{1, 28, 28});
+  CHECK(flow[0].input == model_input);
+  CHECK(flow[0].input_shape == TensorShape{1, 28, 28});
   CHECK(flow[6].input == 2);  // block.down reads pool
   CHECK(flow[7].input == 5);  // add: block.conv2 + block.down
   CHECK(flow[7].other == 6);

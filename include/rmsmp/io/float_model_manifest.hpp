@@ -28,7 +28,7 @@
 #include "rmsmp/io/binary_file.hpp"
 #include "rmsmp/io/npy.hpp"
 #include "rmsmp/model/float_model.hpp"
-#include "rmsmp/model/float_model_check.hpp"
+#include "rmsmp/model/model_graph.hpp"
 
 namespace rmsmp {
 

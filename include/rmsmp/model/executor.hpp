@@ -7,6 +7,11 @@
 //   Evaluation e = evaluate(exec, inputs, labels);      // top-1 accuracy, in batches
 //   auto errors = compare_layers(fmodel, exec, inputs); // per-layer error against the float model
 //
+// The backend is moved in and may be move-only: ModelExecutor<rtl::RtlBackend<P>> runs every
+// layer on a Verilated engine, and exec.backend().totals() then holds the engine's cycle
+// statistics of everything run so far (rtl/backend.hpp; rtl::why_model_cannot_run says first
+// whether the model fits the engine).
+//
 // The float input is quantized with the model's input parameters; every layer then works on
 // codes (im2col, GEMM with bias/requantize/clamp, pools, residual add, ReLU); the output layer
 // converts its accumulators with ToFloat (or, if it is not a Linear/Conv2d, its codes are
@@ -239,7 +244,7 @@ template <class Executor>
 std::vector<LayerError> compare_layers(const FloatModel& float_model, const Executor& executor,
                                        const Eigen::Ref<const Eigen::MatrixXf>& inputs) {
   const QuantizedModel& qm = executor.model();
-  const std::vector<LayerLinks> links = resolve_layers(float_model);
+  const std::vector<LayerLinks> links = check_float_model(float_model);
   detail::require(links.size() == qm.layers.size(), "compare_layers: the models have different layer counts");
   for (std::size_t i = 0; i < links.size(); ++i)
     detail::require(float_model.layers[i].op == qm.layers[i].op && links[i].output_shape == qm.layers[i].output_shape,

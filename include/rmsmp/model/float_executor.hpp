@@ -57,7 +57,7 @@ inline std::vector<float> float_layer_columns(const FloatLayer& layer, const Lay
   return x.data;
 }
 
-/// Every layer's output for one batch (`links` from resolve_layers(model)).
+/// Every layer's output for one batch (`links` from check_float_model(model)).
 inline std::vector<Tensor<float>> run_float_layers(const FloatModel& model, const std::vector<LayerLinks>& links,
                                                    const Tensor<float>& input) {
   detail::require(links.size() == model.layers.size(), "float executor: the links do not belong to the model");
@@ -93,7 +93,7 @@ inline std::vector<Tensor<float>> run_float_layers(const FloatModel& model, cons
 
 /// The model's output for a batch: one column per sample, (C, H, W) order.
 inline Eigen::MatrixXf run_float(const FloatModel& model, const Eigen::Ref<const Eigen::MatrixXf>& inputs) {
-  const std::vector<LayerLinks> links = resolve_layers(model);
+  const std::vector<LayerLinks> links = check_float_model(model);
   const Tensor<float> x = from_chw_columns(inputs, model_input_shape(model));
   return to_chw_columns(run_float_layers(model, links, x).back());
 }

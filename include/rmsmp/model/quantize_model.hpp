@@ -90,7 +90,7 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
   check_activation_bits<std::uint8_t>(options.input_bits);
   detail::require(static_cast<bool>(options.weights), "quantize_model: no weight quantizer");
   detail::require(calibration_inputs.cols() >= 1, "quantize_model: at least one calibration sample is needed");
-  const std::vector<LayerLinks> links = resolve_layers(model);
+  const std::vector<LayerLinks> links = check_float_model(model);
   const Tensor<float> input = from_chw_columns(calibration_inputs, model_input_shape(model));
   const std::vector<Tensor<float>> values = run_float_layers(model, links, input);
   const std::vector<int> folded = detail::foldable_relus(model, links);
@@ -131,7 +131,7 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
     switch (f.op) {
       case LayerOp::linear:
       case LayerOp::conv2d: {
-        const std::string what = detail::layer_label(f, i);
+        const std::string what = detail::describe_layer(i, f);
         const auto W = detail::weight_matrix(f);
         const Eigen::MatrixXf weights = W;
         const Tensor<float>& x = l.input == model_input ? input : values[static_cast<std::size_t>(l.input)];

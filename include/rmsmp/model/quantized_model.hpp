@@ -72,11 +72,7 @@ struct QuantizedModel {
   std::vector<std::string> class_names;
   std::string source;                       ///< where the float model came from (informational)
 
-  TensorShape input_shape() const {
-    FloatModel shell;
-    shell.input = input;
-    return model_input_shape(shell);
-  }
+  TensorShape input_shape() const { return model_input_shape(input); }
   /// The layer whose output is the model's output: the last one, or the layer a final ReLU
   /// is folded into.
   std::size_t output_layer() const {

@@ -8,7 +8,12 @@
 // through it cycle by cycle (optionally with random input gaps and output back-pressure) and
 // returns cycle counts next to the outputs. The engine runs BiasAdd, Requantize, Clamp and
 // SaturatingCast; ToFloat is applied here to the engine's int32 result. A matrix larger than
-// the weight memories is run in several loads of whole passes (RunStatistics::runs).
+// the weight memories is run in several loads of whole passes (RunStatistics::runs). A K
+// deeper than one engine run holds (activation bank, weight memory, accumulator width) is
+// split into K chunks: the engine returns each chunk's raw accumulators, the host adds them
+// and applies the whole output pipeline (RunStatistics::k_chunks, host_output_calls).
+// The backend also keeps running totals over all its calls (totals()), so a caller that
+// ignores gemm's return value, like ModelExecutor, can still read what a run cost.
 #pragma once
 
 #include <Eigen/Core>
@@ -50,8 +55,33 @@ struct RunStatistics {
   std::uint64_t predicted_cycles = 0;  ///< the cycle model (no stalls) for the same runs
   std::uint64_t load_cycles = 0;       ///< cycles spent writing configuration, weights and row parameters
   int runs = 0;                        ///< weight loads: more than 1 when the matrix exceeds the weight memories
+  int gemm_calls = 0;                  ///< gemm calls counted here (1 for one call; more in RtlBackend::totals())
+  int k_chunks = 0;                    ///< K slices the engine ran: 1 per call whose K fits one engine run
+  int host_output_calls = 0;           ///< calls whose K was split: the host summed the chunks and ran the output pipeline
   std::array<double, lane_type_count> lane_type_utilization{};  ///< useful MACs / (lanes * K_PAR * cycles)
   double lane_utilization = 0.0;                                ///< the same over all lanes
+
+  /// Adds another call's statistics; utilizations become the cycle-weighted means (exact, as
+  /// each is useful MACs over a multiple of its cycles).
+  RunStatistics& operator+=(const RunStatistics& other) {
+    const double total = static_cast<double>(cycles + other.cycles);
+    auto weighted = [&](double mine, double theirs) {
+      return total == 0.0 ? 0.0
+                          : (mine * static_cast<double>(cycles) + theirs * static_cast<double>(other.cycles)) / total;
+    };
+    for (std::size_t t = 0; t < lane_type_count; ++t)
+      lane_type_utilization[t] = weighted(lane_type_utilization[t], other.lane_type_utilization[t]);
+    lane_utilization = weighted(lane_utilization, other.lane_utilization);
+    cycles += other.cycles;
+    stall_cycles += other.stall_cycles;
+    predicted_cycles += other.predicted_cycles;
+    load_cycles += other.load_cycles;
+    runs += other.runs;
+    gemm_calls += other.gemm_calls;
+    k_chunks += other.k_chunks;
+    host_output_calls += other.host_output_calls;
+    return *this;
+  }
 };
 
 namespace detail {
@@ -98,6 +128,14 @@ struct RowSlot {
   int original_row = 0;
 };
 
+/// Columns [begin, end) of the weights (rows [begin, end) of the activations): one engine run's
+/// share of K.
+struct KSlice {
+  int begin = 0;
+  int end = 0;
+  int depth() const { return end - begin; }
+};
+
 }  // namespace detail
 
 /// True when every scheme of a static mix has lanes in the engine.
@@ -131,6 +169,11 @@ class RtlBackend {
   void set_traffic(Traffic traffic) { traffic_ = traffic; }
   Traffic traffic() const { return traffic_; }
 
+  /// Everything the engine ran since construction or the last reset_totals(): the sum of
+  /// every gemm call's RunStatistics.
+  const RunStatistics& totals() const { return totals_; }
+  void reset_totals() { totals_ = {}; }
+
   /// y = pipeline(W x), the same bits as reference::gemm, plus what it cost on the engine.
   template <class Mix, ActivationValue T, class Pipeline>
   RunStatistics gemm(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
@@ -143,8 +186,10 @@ class RtlBackend {
                   "rmsmp::rtl::RtlBackend: this engine takes 4-bit activations, which are uint8 codes 0..15; "
                   "int8 activations need an engine built with act_bits = 8");
     check_gemm_arguments(weights, x, pipeline, y);
-    check_engine_fits(weights, x);
-    return run(weights, x, pipeline, y);
+    check_engine_runs(weights, x);
+    const RunStatistics stats = run(weights, x, pipeline, y);
+    totals_ += stats;
+    return stats;
   }
 
   /// Returning a new M x N matrix, like reference::gemm.
@@ -156,7 +201,22 @@ class RtlBackend {
     return y;
   }
 
+  /// The deepest K one engine run takes for these weights and activations: one activation
+  /// bank, one pass of weight words, and no accumulator that could overflow the engine's
+  /// ACC_BITS (the contract's int32 bound covers only the host's sum of the chunks).
+  template <class Mix, ActivationValue T>
+  static int max_chunk_depth(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x) {
+    std::int64_t depth = static_cast<std::int64_t>(std::min(Params.act_depth, Params.weight_depth)) * Params.k_par;
+    for (const RowGroup& g : weights.groups()) {
+      const std::int64_t per_column = static_cast<std::int64_t>(g.codebook().max_level) * max_abs_centered<T>(x.params);
+      if (per_column > 0) depth = std::min(depth, engine_accumulator_max / per_column);
+    }
+    return static_cast<int>(depth);
+  }
+
  private:
+  static constexpr std::int64_t engine_accumulator_max = (std::int64_t{1} << (Params.acc_bits - 1)) - 1;
+
   static constexpr int beats_for(int K) { return Params.beats(K); }
 
   /// Passes one weight load holds: the weight memories and the row-parameter memory bound it.
@@ -165,34 +225,41 @@ class RtlBackend {
   }
 
   template <class Mix, ActivationValue T>
-  static void check_engine_fits(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x) {
+  static void check_engine_runs(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x) {
     using rmsmp::detail::require;
     require(x.params.bits == Params.act_bits, "rtl backend: the engine takes " + std::to_string(Params.act_bits) +
                                                   "-bit activations, these are " + std::to_string(x.params.bits) + "-bit");
-    const int K = weights.cols();
-    require(beats_for(K) <= Params.act_depth && passes_per_run(K) >= 1,
-            "rtl backend: K = " + std::to_string(K) + " needs " + std::to_string(beats_for(K)) +
-                " beats per column; this engine holds at most " +
-                std::to_string(std::min(Params.act_depth, Params.weight_depth)) + " (K <= " +
-                std::to_string(std::min(Params.act_depth, Params.weight_depth) * Params.k_par) + ")");
-    const std::int64_t acc_max = (std::int64_t{1} << (Params.acc_bits - 1)) - 1;
-    for (const RowGroup& g : weights.groups()) {
+    for (const RowGroup& g : weights.groups())
       require(Params.runs(g.scheme()), "rtl backend: " + display_name(g.scheme()) + " rows need " +
                                            lane_type_name(lane_type_of(g.scheme())) +
                                            " lanes, which this engine does not have (" + describe(Params) + ")");
-      const std::int64_t bound = static_cast<std::int64_t>(K) * g.codebook().max_level * max_abs_centered<T>(x.params);
-      require(bound <= acc_max, "rtl backend: " + display_name(g.scheme()) + " rows with K = " + std::to_string(K) +
-                                    " could reach " + std::to_string(bound) + ", beyond the engine's " +
-                                    std::to_string(Params.acc_bits) + "-bit accumulators");
+  }
+
+  /// The engine's own limits for one chunk of depth `depth` (max_chunk_depth picks chunks that
+  /// pass; this guards the hardware against a chunking mistake).
+  template <class Mix, ActivationValue T>
+  static void check_chunk_fits(const MixedRowMatrix<Mix>& weights, const ActivationParams& params, int depth) {
+    using rmsmp::detail::require;
+    require(depth >= 1 && beats_for(depth) <= Params.act_depth && passes_per_run(depth) >= 1,
+            "rtl backend: a K chunk of " + std::to_string(depth) + " does not fit the engine (" + describe(Params) + ")");
+    for (const RowGroup& g : weights.groups()) {
+      const std::int64_t bound = static_cast<std::int64_t>(depth) * g.codebook().max_level * max_abs_centered<T>(params);
+      require(bound <= engine_accumulator_max,
+              "rtl backend: " + display_name(g.scheme()) + " rows with a K chunk of " + std::to_string(depth) +
+                  " could reach " + std::to_string(bound) + ", beyond the engine's " + std::to_string(Params.acc_bits) +
+                  "-bit accumulators");
     }
   }
 
   template <class Mix, ActivationValue T, class Pipeline>
   RunStatistics run(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
                     const OutputView<typename Pipeline::output_type>& y) const {
+    using Out = typename Pipeline::output_type;
     RunStatistics stats;
+    stats.gemm_calls = 1;
+    const int M = weights.rows();
     const int K = weights.cols();
-    if (weights.rows() == 0 || x.cols == 0) return stats;
+    if (M == 0 || x.cols == 0) return stats;
 
     std::array<std::vector<detail::RowSlot>, lane_type_count> rows_of_type;
     for (std::size_t g = 0; g < weights.group_count(); ++g) {
@@ -200,14 +267,70 @@ class RtlBackend {
       auto& list = rows_of_type[static_cast<std::size_t>(lane_type_of(group.scheme()))];
       for (std::size_t i = 0; i < group.rows(); ++i) list.push_back({g, i, group.original_row(i)});
     }
+
+    std::mt19937_64 random(traffic_.seed);
+    simulator_->reset();
+    const int max_depth = max_chunk_depth(weights, x);
+    rmsmp::detail::require(max_depth >= 1, "rtl backend: one column could overflow the engine's " +
+                                               std::to_string(Params.acc_bits) + "-bit accumulators");
+    if (K >= 1 && K <= max_depth) {
+      // One chunk: the engine runs the output pipeline; only ToFloat is left to the host.
+      run_slice(weights, x, {0, K}, rows_of_type, pipeline, random, stats, [&](int row, int n, std::int32_t v) {
+        if constexpr (std::is_same_v<Out, float>)
+          y(row, n) = pipeline.template stage<ToFloat>().apply(v, row);
+        else
+          y(row, n) = static_cast<Out>(v);
+      });
+    } else {
+      // Split K: the engine returns each chunk's raw accumulators (int32 mode, zero bias,
+      // identity requantization, no clamp), the host adds them exactly and runs the caller's
+      // pipeline on the sum. check_gemm_arguments bounded the full sum (plus bias) to int32.
+      // Balanced chunks, each a whole number of beats where that still fits (no padded beats).
+      const int chunks = (K + max_depth - 1) / max_depth;
+      const int balanced = chunks == 0 ? 0 : (K + chunks - 1) / chunks;
+      const int whole_beats = (balanced + Params.k_par - 1) / Params.k_par * Params.k_par;
+      const int step = whole_beats <= max_depth ? whole_beats : balanced;
+      std::vector<std::int64_t> sums(static_cast<std::size_t>(M) * static_cast<std::size_t>(x.cols), 0);
+      for (int begin = 0; begin < K; begin += step)
+        run_slice(weights, x, {begin, std::min(K, begin + step)}, rows_of_type, OutputPipeline<>{}, random, stats,
+                  [&](int row, int n, std::int32_t v) {
+                    sums[static_cast<std::size_t>(n) * static_cast<std::size_t>(M) + static_cast<std::size_t>(row)] += v;
+                  });
+      for (int n = 0; n < x.cols; ++n)
+        for (int row = 0; row < M; ++row) {
+          const std::int64_t acc = sums[static_cast<std::size_t>(n) * static_cast<std::size_t>(M) + static_cast<std::size_t>(row)];
+          rmsmp::detail::require(acc >= -accumulator_max && acc <= accumulator_max,
+                                 "rtl backend: the chunks of row " + std::to_string(row) + " add up beyond int32");
+          y(row, n) = pipeline.apply(static_cast<std::int32_t>(acc), row);
+        }
+      stats.host_output_calls = 1;
+    }
+
+    double all_macs = 0.0;
+    for (std::size_t t = 0; t < lane_type_count; ++t) {
+      const double macs = static_cast<double>(rows_of_type[t].size()) * K * x.cols;
+      all_macs += macs;
+      if (Params.lanes[t] > 0 && stats.cycles > 0)
+        stats.lane_type_utilization[t] = macs / (static_cast<double>(Params.lanes[t]) * Params.k_par * static_cast<double>(stats.cycles));
+    }
+    if (stats.cycles > 0)
+      stats.lane_utilization = all_macs / (static_cast<double>(Params.total_lanes()) * Params.k_par * static_cast<double>(stats.cycles));
+    return stats;
+  }
+
+  /// One K chunk through the engine, in as many weight loads as its passes need; `deliver`
+  /// gets every (original row, column, engine result).
+  template <class Mix, ActivationValue T, class EnginePipeline, class Deliver>
+  void run_slice(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, detail::KSlice slice,
+                 const std::array<std::vector<detail::RowSlot>, lane_type_count>& rows_of_type,
+                 const EnginePipeline& pipeline, std::mt19937_64& random, RunStatistics& stats,
+                 const Deliver& deliver) const {
+    check_chunk_fits<Mix, T>(weights, x.params, slice.depth());
     const std::array<int, lane_type_count> all_rows = {
         static_cast<int>(rows_of_type[0].size()), static_cast<int>(rows_of_type[1].size()),
         static_cast<int>(rows_of_type[2].size()), static_cast<int>(rows_of_type[3].size())};
     const int passes = passes_per_column(Params, all_rows);
-    const int passes_in_run = passes_per_run(K);
-
-    std::mt19937_64 random(traffic_.seed);
-    simulator_->reset();
+    const int passes_in_run = passes_per_run(slice.depth());
     for (int first_pass = 0; first_pass < passes; first_pass += passes_in_run) {
       std::array<std::vector<detail::RowSlot>, lane_type_count> run_rows;
       std::array<int, lane_type_count> run_counts{};
@@ -220,22 +343,13 @@ class RtlBackend {
         run_counts[t] = static_cast<int>(run_rows[t].size());
       }
       const std::vector<detail::RowSlot> order = output_order(run_rows);
-      load(weights, x, pipeline, run_rows, order, stats);
-      const std::uint64_t predicted = predicted_cycles(Params, run_counts, K, x.cols);
-      stream(x, pipeline, order, y, predicted, random, stats);
+      load(weights, x, slice, pipeline, run_rows, order, stats);
+      const std::uint64_t predicted = predicted_cycles(Params, run_counts, slice.depth(), x.cols);
+      stream(x, slice, order, predicted, random, stats, deliver);
       stats.predicted_cycles += predicted;
       ++stats.runs;
     }
-
-    double all_macs = 0.0;
-    for (std::size_t t = 0; t < lane_type_count; ++t) {
-      const double macs = static_cast<double>(rows_of_type[t].size()) * K * x.cols;
-      all_macs += macs;
-      if (Params.lanes[t] > 0)
-        stats.lane_type_utilization[t] = macs / (static_cast<double>(Params.lanes[t]) * Params.k_par * static_cast<double>(stats.cycles));
-    }
-    stats.lane_utilization = all_macs / (static_cast<double>(Params.total_lanes()) * Params.k_par * static_cast<double>(stats.cycles));
-    return stats;
+    ++stats.k_chunks;
   }
 
   /// The order the engine emits one column's results in: pass, lane type, lane.
@@ -259,11 +373,11 @@ class RtlBackend {
 
   /// Writes configuration, weights and row parameters; weights and parameters share cycles.
   template <class Mix, ActivationValue T, class Pipeline>
-  void load(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
-            const std::array<std::vector<detail::RowSlot>, lane_type_count>& rows,
+  void load(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, detail::KSlice slice,
+            const Pipeline& pipeline, const std::array<std::vector<detail::RowSlot>, lane_type_count>& rows,
             const std::vector<detail::RowSlot>& order, RunStatistics& stats) const {
     using Out = typename Pipeline::output_type;
-    const int K = weights.cols();
+    const int K = slice.depth();
     const int beats = beats_for(K);
 
     std::vector<PortInputs> config_writes;
@@ -312,7 +426,8 @@ class RtlBackend {
           for (int j = 0; j < Params.k_par; ++j) {
             const int k = b * Params.k_par + j;
             if (k >= K) break;
-            const std::uint64_t field = detail::lane_field(group.scheme(), group.code(slot.index, static_cast<std::size_t>(k)));
+            const std::uint64_t field =
+                detail::lane_field(group.scheme(), group.code(slot.index, static_cast<std::size_t>(slice.begin + k)));
             in.weight_wr_data |= field << (j * bits);
           }
           weight_writes.push_back(in);
@@ -358,13 +473,11 @@ class RtlBackend {
     stats.load_cycles += cycles + config_writes.size();
   }
 
-  /// Streams every column through the engine and collects the results.
-  template <ActivationValue T, class Pipeline>
-  void stream(const ActivationView<T>& x, const Pipeline& pipeline, const std::vector<detail::RowSlot>& order,
-              const OutputView<typename Pipeline::output_type>& y, std::uint64_t predicted, std::mt19937_64& random,
-              RunStatistics& stats) const {
-    using Out = typename Pipeline::output_type;
-    const int K = x.rows;
+  /// Streams every column's slice through the engine and hands each result to `deliver`.
+  template <ActivationValue T, class Deliver>
+  void stream(const ActivationView<T>& x, detail::KSlice slice, const std::vector<detail::RowSlot>& order,
+              std::uint64_t predicted, std::mt19937_64& random, RunStatistics& stats, const Deliver& deliver) const {
+    const int K = slice.depth();
     const int beats = beats_for(K);
     const std::uint64_t code_mask = (std::uint64_t{1} << Params.act_bits) - 1;
     const std::size_t results = order.size();
@@ -390,7 +503,7 @@ class RtlBackend {
         for (int j = 0; j < Params.k_par; ++j) {
           const int k = in_beat * Params.k_par + j;
           // Codes past K meet zero weights: any valid code must do, so send random ones.
-          const int code = k < K ? static_cast<int>(x(k, in_column)) : padding(random);
+          const int code = k < K ? static_cast<int>(x(slice.begin + k, in_column)) : padding(random);
           in.act_data |= (static_cast<std::uint64_t>(static_cast<std::uint32_t>(code)) & code_mask) << (j * Params.act_bits);
         }
         in.act_last = in_beat == beats - 1;
@@ -423,18 +536,15 @@ class RtlBackend {
     stats.stall_cycles += stalls;
 
     for (int n = 0; n < x.cols; ++n)
-      for (std::size_t e = 0; e < results; ++e) {
-        const std::int32_t v = raw[static_cast<std::size_t>(n) * results + e];
-        const int row = order[e].original_row;
-        if constexpr (std::is_same_v<Out, float>)
-          y(row, n) = pipeline.template stage<ToFloat>().apply(v, row);
-        else
-          y(row, n) = static_cast<Out>(v);
-      }
+      for (std::size_t e = 0; e < results; ++e)
+        deliver(order[e].original_row, n, raw[static_cast<std::size_t>(n) * results + e]);
   }
 
   std::unique_ptr<Simulator> simulator_;
   Traffic traffic_;
+  // gemm is const (the shared backend call) yet drives the simulator, whose state lives behind
+  // simulator_; the running totals are the same kind of per-engine state.
+  mutable RunStatistics totals_;
 };
 
 }  // namespace rmsmp::rtl
