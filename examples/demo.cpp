@@ -1,95 +1,329 @@
-// rmsmp demo: quantize one random layer with the paper's 60/35/5 row mix and with single-
-// scheme baselines; print the weight error and the footprint per scheme, then run the layer
-// through the reference kernel and compare its output with the float layer.
+// rmsmp demo: two trained Fashion-MNIST models (examples/models), quantized row by row with
+// single-scheme baselines and with the 60/35/5 mix under the papers' and the optimal row
+// assignment, with and without error compensation; one table of test accuracies with 8-bit
+// and 4-bit activations, bits per weight and the share of multiply-free rows.
 //
-// Row assignment by Hessian sensitivity and weight shape is a later step of the project; here
-// rows are assigned in order, which is fair because the random rows are exchangeable.
+//   rmsmp_demo [--models <dir>] [--data <dir>] [--calib <n>] [--threads <n>] [--limit <n>]
+//
+// Every row of the table is one quantize_model call (reproducible with `rmsmp quantize`);
+// the weights of a configuration are quantized once and serve both activation widths, since
+// the weight quantizer only sees float calibration activations.
+#include <chrono>
 #include <cstdio>
-#include <random>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
+#include "rmsmp/io/float_model_manifest.hpp"
+#include "rmsmp/io/idx.hpp"
 #include "rmsmp/rmsmp.hpp"
+
+#ifndef RMSMP_DEMO_MODELS
+#define RMSMP_DEMO_MODELS "examples/models"
+#endif
 
 namespace {
 
 using namespace rmsmp;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
 
-// Rows like a trained layer's: bell-shaped (Laplacian) rows of varying width, some with an
-// outlier, and a few flat (uniform) rows.
-Eigen::MatrixXf random_layer(int rows, int cols, std::mt19937& rng) {
-  Eigen::MatrixXf w(rows, cols);
-  std::uniform_real_distribution<float> width(0.01f, 0.08f);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-  std::exponential_distribution<float> magnitude(1.0f);
-  for (int r = 0; r < rows; ++r) {
-    const float b = width(rng);
-    const bool flat = r % 7 == 3;
-    for (int k = 0; k < cols; ++k) {
-      const float sign = unit(rng) < 0 ? -1.0f : 1.0f;
-      w(r, k) = flat ? 2.0f * b * unit(rng) : sign * b * magnitude(rng);
-    }
-    if (r % 5 == 0) w(r, r % cols) = 8.0f * b;  // an outlier weight
+constexpr const char* default_data = "/usr/share/datasets/fashion-mnist";
+const char* const model_names[] = {"fashion_cnn", "fashion_mlp"};
+
+struct DemoOptions {
+  fs::path models = RMSMP_DEMO_MODELS;
+  fs::path data = default_data;
+  int calibration_images = 512;
+  int threads = 2;
+  long test_limit = 0;  ///< 0: the whole test set
+};
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: rmsmp_demo [options]\n\n"
+               "Quantizes the trained Fashion-MNIST models row by row (single schemes and the 60/35/5\n"
+               "mix under the papers' and the optimal assignment, with and without error compensation)\n"
+               "and prints one table of test accuracies with 8-bit and 4-bit activations.\n\n"
+               "options:\n"
+               "  --models <dir>    the float models (default %s)\n"
+               "  --data <dir>      Fashion-MNIST IDX files (default %s)\n"
+               "  --calib <n>       calibration images: the first n training images (default 512)\n"
+               "  --threads <n>     evaluation threads, each on its own slice of the test set (default 2)\n"
+               "  --limit <n>       evaluate only the first n test images (default: all 10,000)\n"
+               "  -h, --help        print this help\n",
+               RMSMP_DEMO_MODELS, default_data);
+}
+
+int parse_count(const std::string& option, const char* text, long hi) {
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (*text == '\0' || *end != '\0' || v < 1 || v > hi) {
+    std::fprintf(stderr, "rmsmp_demo: %s: '%s' is not a whole number in [1, %ld]\n", option.c_str(), text, hi);
+    std::exit(2);
   }
-  return w;
+  return static_cast<int>(v);
 }
 
-double relative_error(const Eigen::MatrixXf& approx, const Eigen::MatrixXf& exact) {
-  return static_cast<double>((approx - exact).norm() / exact.norm());
-}
-
-template <class Mix>
-void report(const char* title, const Eigen::MatrixXf& w, const Eigen::MatrixXf& x_float,
-            const Activations<std::uint8_t>& x) {
-  const int rows = static_cast<int>(w.rows());
-  const MixedRowMatrix<Mix> q(w, assign_in_order<Mix>(rows), ScaleMethod::min_squared_error);
-  const Eigen::MatrixXf wq = q.dequantize();
-
-  // Layer output through the integer reference kernel, float out.
-  const auto y = reference::gemm(q, x.view(), OutputPipeline(to_float_from_scales(q.row_scales(), x.params.scale)));
-  const Eigen::MatrixXf y_float = w * x_float;
-
-  std::printf("\n%s: %.2f code bits/weight, %.2f stored bits/weight, weight error %.4f, output error %.4f\n", title,
-              q.bits_per_weight(), q.storage_bits_per_weight(), relative_error(wq, w), relative_error(y, y_float));
-  std::printf("  %-8s %6s %12s %14s %10s\n", "scheme", "rows", "code bytes", "weight error", "shifts?");
-  for (const RowGroup& g : q.groups()) {
-    if (g.rows() == 0) continue;
-    Eigen::MatrixXf exact(static_cast<Eigen::Index>(g.rows()), w.cols());
-    Eigen::MatrixXf approx(static_cast<Eigen::Index>(g.rows()), w.cols());
-    for (std::size_t i = 0; i < g.rows(); ++i) {
-      exact.row(static_cast<Eigen::Index>(i)) = w.row(g.original_row(i));
-      approx.row(static_cast<Eigen::Index>(i)) = wq.row(g.original_row(i));
+std::optional<DemoOptions> parse_options(int argc, char** argv) {
+  DemoOptions o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      print_usage(stdout);
+      return std::nullopt;
     }
-    std::printf("  %-8s %6zu %12zu %14.4f %10s\n", display_name(g.scheme()).c_str(), g.rows(), g.packed_codes().size(),
-                relative_error(approx, exact), g.codebook().multiply_free ? "yes" : "no");
+    if (i + 1 >= argc || (arg != "--models" && arg != "--data" && arg != "--calib" && arg != "--threads" && arg != "--limit")) {
+      std::fprintf(stderr, "rmsmp_demo: %s '%s'\n\n", i + 1 >= argc ? "missing value or unknown option" : "unknown option",
+                   arg.c_str());
+      print_usage(stderr);
+      std::exit(2);
+    }
+    const char* value = argv[++i];
+    if (arg == "--models") o.models = value;
+    else if (arg == "--data") o.data = value;
+    else if (arg == "--calib") o.calibration_images = parse_count(arg, value, 60000);
+    else if (arg == "--threads") o.threads = parse_count(arg, value, 256);
+    else o.test_limit = parse_count(arg, value, 10000);
   }
+  return o;
 }
+
+// ----- data -----------------------------------------------------------------------------------
+
+struct Images {
+  Eigen::MatrixXf pixels;  ///< raw 0..255 values, one 28 x 28 image per column
+  std::vector<int> labels;
+};
+
+/// The first `limit` (0: all) images and labels of one IDX pair.
+Images load_images(const fs::path& dir, const std::string& prefix, long limit) {
+  const fs::path images_file = dir / (prefix + "-images-idx3-ubyte.gz");
+  const fs::path labels_file = dir / (prefix + "-labels-idx1-ubyte.gz");
+  for (const fs::path& p : {images_file, labels_file})
+    if (!fs::exists(p))
+      detail::fail("Fashion-MNIST not found: " + p.string() +
+                   " is missing (install the Debian package dataset-fashion-mnist, or pass --data <dir>)");
+  const NdArray images = read_idx(images_file);
+  const NdArray labels = read_idx(labels_file);
+  detail::require(images.type == ElementType::uint8 && images.shape.size() == 3 && images.shape[1] == 28 && images.shape[2] == 28,
+                  images_file.string() + ": expected uint8 images [N, 28, 28], got " + shape_string(images.shape));
+  detail::require(labels.type == ElementType::uint8 && labels.shape.size() == 1 && labels.shape[0] == images.shape[0],
+                  labels_file.string() + ": expected one uint8 label per image");
+  const std::int64_t n = limit > 0 ? std::min<std::int64_t>(limit, images.shape[0]) : images.shape[0];
+  const std::vector<std::uint8_t> pixels = images.values<std::uint8_t>();
+  const std::vector<std::uint8_t> classes = labels.values<std::uint8_t>();
+  Images out;
+  out.pixels = Eigen::Map<const Eigen::Matrix<std::uint8_t, 784, Eigen::Dynamic>>(pixels.data(), 784, n).cast<float>();
+  out.labels.assign(classes.begin(), classes.begin() + n);
+  return out;
+}
+
+// ----- configurations -------------------------------------------------------------------------
+
+struct Configuration {
+  std::string weights;  ///< what the rows hold
+  std::string rule;     ///< how rows were assigned ("" for a single scheme)
+  DynamicRowMix mix;
+  LayerQuantizerOptions layer;
+};
+
+SchemeId scheme(const char* name) { return *parse_scheme(name); }
+
+std::vector<Configuration> configurations() {
+  std::vector<Configuration> out;
+  for (const char* single : {"fixed8", "fixed4", "pot4", "sp2_4"}) {
+    const SchemeId id = scheme(single);
+    out.push_back({"all " + display_name(id), "", DynamicRowMix({{id, 100}}), {}});
+  }
+  for (const char* shift : {"pot4", "sp2_4"}) {
+    const SchemeId low = scheme(shift);
+    const DynamicRowMix mix({{low, 60}, {scheme("fixed4"), 35}, {scheme("fixed8"), 5}});
+    const std::string name = "60/35/5 " + display_name(low) + "/Fixed-4/Fixed-8";
+    LayerQuantizerOptions papers, optimal, compensated;
+    papers.rule = AssignmentRule::papers;
+    optimal.rule = AssignmentRule::optimal;
+    compensated.rule = AssignmentRule::optimal;
+    compensated.compensate = true;
+    out.push_back({name, "papers", mix, papers});
+    out.push_back({name, "optimal", mix, optimal});
+    out.push_back({name, "optimal + compensation", mix, compensated});
+  }
+  return out;
+}
+
+/// The layer quantizer, run once per layer: later quantize_model calls of the same
+/// configuration (other activation widths) reuse its matrices.
+WeightQuantizer quantize_once(const LayerQuantizerOptions& options) {
+  auto done = std::make_shared<std::map<std::string, MixedRowMatrix<>>>();
+  WeightQuantizer quantize = hessian_weight_quantizer(options);
+  return [done, quantize](const LayerContext& ctx) {
+    const std::string key(ctx.layer);
+    auto it = done->find(key);
+    if (it == done->end()) it = done->emplace(key, quantize(ctx)).first;
+    return it->second;
+  };
+}
+
+struct WeightSummary {
+  double bits_per_weight = 0.0;
+  double multiply_free_rows = 0.0;  ///< share of all rows
+};
+
+WeightSummary summarize(const QuantizedModel& q) {
+  double bits = 0.0, weights = 0.0, rows = 0.0, free_rows = 0.0;
+  for (const QuantizedModelLayer& l : q.layers) {
+    if (!l.gemm) continue;
+    const MixedRowMatrix<>& m = l.gemm->weights;
+    const double count = static_cast<double>(m.rows()) * m.cols();
+    bits += m.bits_per_weight() * count;
+    weights += count;
+    rows += m.rows();
+    for (const RowGroup& g : m.groups())
+      if (g.codebook().multiply_free) free_rows += static_cast<double>(g.rows());
+  }
+  return {bits / weights, free_rows / rows};
+}
+
+// ----- the table ------------------------------------------------------------------------------
+
+void print_rule() { std::printf("%s\n", std::string(114, '-').c_str()); }
+
+std::string format(const char* format, double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+std::string percent(double share) { return format("%.2f%%", 100.0 * share); }
+
+void print_row(const std::string& model, const std::string& weights, const std::string& rule, const std::string& bits,
+               const std::string& free, const std::string& act8, const std::string& act4) {
+  std::printf("%-12s %-31s %-23s %7s %10s %11s %11s\n", model.c_str(), weights.c_str(), rule.c_str(), bits.c_str(), free.c_str(),
+              act8.c_str(), act4.c_str());
+  std::fflush(stdout);
+}
+
+/// Top-1 accuracy of `predict` (columns -> outputs) over `x`, the columns split into one
+/// contiguous slice per thread: the executor's layers other than the GEMMs (im2col, pooling,
+/// requantization) run on one thread per call, so slicing the test set is what fills the cores.
+template <class Predict>
+double parallel_accuracy(int threads, const Eigen::MatrixXf& x, const std::vector<int>& labels, const Predict& predict) {
+  const Eigen::Index n = x.cols(), slice = (n + threads - 1) / threads;
+  std::vector<std::size_t> correct(static_cast<std::size_t>(threads), 0);
+  std::vector<std::exception_ptr> failure(static_cast<std::size_t>(threads));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      try {
+        const Eigen::Index first = std::min(n, t * slice), end = std::min(n, first + slice);
+        constexpr Eigen::Index batch = 500;
+        for (Eigen::Index b = first; b < end; b += batch) {
+          const Eigen::Index count = std::min(batch, end - b);
+          const std::vector<int> predicted = predicted_classes(predict(x.middleCols(b, count)));
+          for (Eigen::Index i = 0; i < count; ++i)
+            if (predicted[static_cast<std::size_t>(i)] == labels[static_cast<std::size_t>(b + i)]) ++correct[static_cast<std::size_t>(t)];
+        }
+      } catch (...) {
+        failure[static_cast<std::size_t>(t)] = std::current_exception();
+      }
+    });
+  for (std::thread& w : workers) w.join();
+  for (const std::exception_ptr& f : failure)
+    if (f) std::rethrow_exception(f);
+  std::size_t total = 0;
+  for (std::size_t c : correct) total += c;
+  return static_cast<double>(total) / static_cast<double>(n);
+}
+
+/// A quantized model kept for the RTL batch run below.
+struct KeptModel {
+  std::string name;
+  std::unique_ptr<QuantizedModel> model;
+};
+
+/// One model's rows of the table; returns its 60/35/5 models (8-bit activations) for later runs.
+std::vector<KeptModel> evaluate_model(const std::string& name, const FloatModel& model, const Images& calibration,
+                                      const Images& test, int threads) {
+  const Eigen::MatrixXf calib = preprocess_input(calibration.pixels, model.input);
+  const Eigen::MatrixXf x = preprocess_input(test.pixels, model.input);
+  print_row(name, "float32", "", "32", "0%", percent(parallel_accuracy(threads, x, test.labels, [&](const Eigen::MatrixXf& batch) { return run_float(model, batch); })), "");
+  std::vector<KeptModel> kept;
+  for (const Configuration& c : configurations()) {
+    QuantizeOptions options;
+    options.weights = quantize_once(c.layer);
+    double accuracy[2] = {0.0, 0.0};
+    WeightSummary summary;
+    for (int i = 0; i < 2; ++i) {
+      options.activation_bits = i == 0 ? 8 : 4;
+      auto q = std::make_unique<QuantizedModel>(quantize_model(model, calib, c.mix, options));
+      const ModelExecutor<CpuBackend<>> executor(*q);
+      accuracy[i] = parallel_accuracy(threads, x, test.labels, [&](const Eigen::MatrixXf& batch) { return executor.run(batch); });
+      summary = summarize(*q);
+      if (i == 0 && c.mix.scheme_count() > 1) kept.push_back({name + " " + c.weights + ", " + c.rule, std::move(q)});
+    }
+    print_row(name, c.weights, c.rule, format("%.2f", summary.bits_per_weight), format("%.0f%%", 100.0 * summary.multiply_free_rows),
+              percent(accuracy[0]), percent(accuracy[1]));
+  }
+  return kept;
+}
+
+// ----- RTL backend batch run ------------------------------------------------------------------
+
+/// Where a batch of test images runs through the Verilated RTL backend for each kept model
+/// (checked against the CPU backend's outputs). Not wired yet: the RTL executor path is
+/// being added separately.
+void rtl_backend_batch_run(const std::vector<KeptModel>& /*models*/, const Images& /*test*/) {}
 
 }  // namespace
 
-int main() {
-  constexpr int rows = 256, cols = 576, samples = 16;  // a 3x3 conv with 64 input channels
-  std::mt19937 rng(2021);
-  const Eigen::MatrixXf w = random_layer(rows, cols, rng);
+int main(int argc, char** argv) {
+  try {
+    const std::optional<DemoOptions> options = parse_options(argc, argv);
+    if (!options) return 0;
+    const auto start = Clock::now();
+    std::vector<std::pair<std::string, FloatModel>> models;
+    for (const char* name : model_names) models.emplace_back(name, load_float_model(options->models / name));
+    const Images calibration = load_images(options->data, "train", options->calibration_images);
+    const Images test = load_images(options->data, "t10k", options->test_limit);
+    const CpuBackend<> backend;
 
-  // Post-ReLU activations: non-negative, uint8 with zero point 0.
-  Eigen::MatrixXf x_float(cols, samples);
-  std::exponential_distribution<float> act(2.0f);
-  for (int n = 0; n < samples; ++n)
-    for (int k = 0; k < cols; ++k) x_float(k, n) = act(rng);
-  const ActivationParams params = activation_params_for_range<std::uint8_t>(0.0f, x_float.maxCoeff());
-  const Activations<std::uint8_t> x = quantize_activations<std::uint8_t>(x_float, params);
+    std::printf("rmsmp demo: row-wise mixed-scheme quantization of two trained Fashion-MNIST models\n");
+    std::printf("models:      %s (fashion_cnn, fashion_mlp)\n", options->models.string().c_str());
+    std::printf("data:        %s\n", options->data.string().c_str());
+    std::printf("calibration: the first %ld training images (activation ranges: max; weights: Hessian of the\n"
+                "             layer inputs on them, Hessian-weighted row scales)\n",
+                static_cast<long>(calibration.labels.size()));
+    std::printf("test:        %ld test images, top-1 accuracy; the model input is 8-bit in both columns\n",
+                static_cast<long>(test.labels.size()));
+    std::printf("backend:     CpuBackend (%s kernel); the test images split over %d threads\n\n",
+                std::string(cpu::arch_name(backend.arch())).c_str(), options->threads);
+    print_row("model", "weights", "row assignment", "bits/w", "mult-free", "acts 8-bit", "acts 4-bit");
+    print_rule();
 
-  std::printf("rmsmp %s demo: one %d x %d layer, %d samples, uint8 activations (scale %.5f)\n", version_string, rows,
-              cols, samples, static_cast<double>(params.scale));
-  std::printf("errors are relative Frobenius norms against the float weights / float layer output\n");
+    std::vector<KeptModel> kept;
+    for (const auto& [name, model] : models) {
+      std::vector<KeptModel> k = evaluate_model(name, model, calibration, test, options->threads);
+      for (KeptModel& m : k) kept.push_back(std::move(m));
+      print_rule();
+    }
+    std::printf("bits/w: code bits per weight over all layers; mult-free: share of rows in PoT/SP2 schemes\n"
+                "(shifts instead of multiplies).\n");
 
-  report<Mix60_35_5>("RMSMP mix 60% PoT-4 / 35% Fixed-4 / 5% Fixed-8", w, x_float, x);
-  report<RowMix<Share<SP2<4>, 60>, Share<Fixed<4>, 35>, Share<Fixed<8>, 5>>>(
-      "MSQ-style mix 60% SP2-4 / 35% Fixed-4 / 5% Fixed-8", w, x_float, x);
-  report<RowMix<Share<Fixed<4>, 100>>>("all Fixed-4", w, x_float, x);
-  report<RowMix<Share<PoT<4>, 100>>>("all PoT-4", w, x_float, x);
-  report<RowMix<Share<SP2<4>, 100>>>("all SP2-4", w, x_float, x);
-  report<RowMix<Share<Fixed<8>, 100>>>("all Fixed-8", w, x_float, x);
-  return 0;
+    rtl_backend_batch_run(kept, test);
+
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    std::printf("\nwall time: %.0f s\n", seconds);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rmsmp_demo: %s\n", e.what());
+    return 1;
+  }
 }

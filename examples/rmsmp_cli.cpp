@@ -310,7 +310,10 @@ const CommandSpec quantize_spec{
      {"--calibration", "<method>", "max (default), percentile[:<p>] (p defaults to 99.99), or mse"},
      {"--act-bits", "<bits>", "activation bits between layers: 8 (default) or 4"},
      {"--input-bits", "<bits>", "bits of the quantized model input: 8 (default) or 4"},
-     {"--assign", "<policy>", "row assignment: weighted-error (default) or in-order"},
+     {"--rule", "<rule>", "which rows get which scheme: optimal (default; least total Hessian-weighted output error\n"
+                          "                            under the mix's row counts) or papers (most sensitive rows get the widest\n"
+                          "                            scheme, the rest split by weight shape)"},
+     {"--compensate", "", "error-compensating (GPTQ-style) rounding on the chosen grids instead of plain rounding"},
      {"-o", "<file>", "the output file"},
      {"--quiet", "", "no progress bar"}}};
 
@@ -339,9 +342,12 @@ int cmd_quantize(const Args& a) {
   options.input_bits = static_cast<int>(parse_int("--input-bits", a.get("--input-bits", "8"), 4, 8));
   for (int bits : {options.activation_bits, options.input_bits})
     if (bits != 4 && bits != 8) throw UsageError("activation bits must be 8 or 4");
-  const std::string assign = a.get("--assign", "weighted-error");
-  if (assign == "in-order") options.weights = quantize_by_assignment(assign_rows_in_order);
-  else if (assign != "weighted-error") throw UsageError("--assign: unknown policy '" + assign + "' (weighted-error, in-order)");
+  LayerQuantizerOptions layer_options;
+  const std::string rule = a.get("--rule", "optimal");
+  if (rule == "papers") layer_options.rule = AssignmentRule::papers;
+  else if (rule != "optimal") throw UsageError("--rule: unknown rule '" + rule + "' (optimal, papers)");
+  layer_options.compensate = a.has("--compensate");
+  options.weights = hessian_weight_quantizer(layer_options);
   const long count = parse_int("--calib-count", a.get("--calib-count", "256"), 1, 1 << 24);
 
   const FloatModel model = load_float_model(a.positional[0]);

@@ -122,6 +122,44 @@ TEST_CASE("quantize, info, eval and run work end to end", "[cli]") {
   CHECK(std::equal(out.begin(), out.end(), y.data()));  // [N, 10] C order = column-major 10 x N
 }
 
+TEST_CASE("quantize --rule, --compensate and --act-bits reach the layer quantizer", "[cli]") {
+  const Workspace ws;
+  const FloatModel fm = load_float_model(ws.path("model"));
+  const Eigen::MatrixXf x = preprocess_input(ws.raw, fm.input);
+  const DynamicRowMix mix = DynamicRowMix::from<Mix60_35_5>();
+  struct Case {
+    std::string args;
+    AssignmentRule rule;
+    bool compensate;
+    int activation_bits;
+  };
+  for (const Case& c : {Case{"--rule papers", AssignmentRule::papers, false, 8},
+                        Case{"--rule optimal --compensate --act-bits 4", AssignmentRule::optimal, true, 4},
+                        Case{"--compensate --rule papers", AssignmentRule::papers, true, 8}}) {
+    const Result q = run_cli("quantize " + ws.path("model") + " --mix pot4:60,fixed4:35,fixed8:5 --calib " + ws.path("images.npy") +
+                             " " + c.args + " -o " + ws.path("m.rmsmp"));
+    INFO("rmsmp quantize ... " << c.args << "\n" << q.output);
+    REQUIRE(q.status == 0);
+    QuantizeOptions options;
+    LayerQuantizerOptions layer_options;
+    layer_options.rule = c.rule;
+    layer_options.compensate = c.compensate;
+    options.weights = hessian_weight_quantizer(layer_options);
+    options.activation_bits = c.activation_bits;
+    const QuantizedModel loaded = load_quantized_model(ws.path("m.rmsmp"));
+    QuantizedModel expected = quantize_model(fm, x, mix, options);
+    expected.source = loaded.source;
+    CHECK(quantized_model_bytes(loaded) == quantized_model_bytes(expected));
+    // The options change the result: the same model with the defaults differs.
+    QuantizedModel defaults = quantize_model(fm, x, mix);
+    defaults.source = loaded.source;
+    CHECK(quantized_model_bytes(loaded) != quantized_model_bytes(defaults));
+  }
+  const Result help = run_cli("quantize --help");
+  CHECK_THAT(help.output, Catch::Contains("--rule <rule>") && Catch::Contains("papers") && Catch::Contains("--compensate") &&
+                              Catch::Contains("--act-bits <bits>"));
+}
+
 TEST_CASE("every command explains itself with --help", "[cli]") {
   for (const char* command : {"quantize", "eval", "run", "info"}) {
     const Result r = run_cli(std::string(command) + " --help");
@@ -153,6 +191,8 @@ TEST_CASE("bad arguments and files exit non-zero with a message", "[cli]") {
       {"quantize " + model + " --mix fixed4 --calib " + images + " -o x", 2, "<scheme>:<percent>"},
       {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --act-bits 5", 2, "8 or 4"},
       {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --calibration median", 2, "unknown method"},
+      {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --rule greedy", 2, "unknown rule 'greedy'"},
+      {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --compensate=yes", 2, "takes no value"},
       {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --bogus", 2, "unknown option --bogus"},
       {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o", 2, "needs a value"},
       {"quantize " + ws.path("nothing") + " --mix fixed4:100 --calib " + images + " -o x", 1, "nothing"},

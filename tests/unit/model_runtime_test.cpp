@@ -238,22 +238,29 @@ TEST_CASE("the weight quantizer sees the layer's weights and im2col'd inputs", "
   const Eigen::MatrixXf one = rmsmp_test::random_inputs(3 * 12 * 12, 1, 0.5f, 1.0f);
   quantize_model(fm, one, mix, options);
 
-  // The default policy keeps the mix's row counts and has no more weighted error than rows
-  // in order.
+  // The layer quantizer as a weight quantizer, on conv2's weights and calibration-like inputs:
+  // both rules keep the mix's row counts; on the same costs the optimal rule has no more
+  // output error sum ||(W - Q) X||^2 than the papers' rule (recomputed here from the
+  // dequantized matrices), and compensation lowers it further.
   const FloatLayer& conv2 = fm.layers[2];
   const Eigen::MatrixXf w = Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
       conv2.weight.data.data(), 8, 72);
   const Eigen::MatrixXf inputs = rmsmp_test::random_inputs(72, 200, 0.0f, 1.0f);
-  const LayerContext ctx{"conv2", w, inputs, mix, ScaleMethod::min_squared_error};
-  const RowAssignment chosen = assign_by_weighted_error(ctx);
-  check_assignment(chosen, mix);
-  const auto cost = weighted_row_errors(ctx);
-  auto total = [&](const RowAssignment& a) {
-    double t = 0.0;
-    for (std::size_t r = 0; r < a.size(); ++r) t += cost[r][mix.index_of(a[r])];
-    return t;
+  const LayerContext ctx{"conv2", w, inputs, mix};
+  auto output_error = [&](const MixedRowMatrix<>& quantized) {
+    check_assignment(quantized.assignment(), mix);
+    return ((w.cast<double>() - quantized.dequantize().cast<double>()) * inputs.cast<double>()).squaredNorm();
   };
-  CHECK(total(chosen) <= total(assign_in_order(mix, 8)));
+  LayerQuantizerOptions rule;
+  rule.rule = AssignmentRule::papers;
+  const double papers = output_error(hessian_weight_quantizer(rule)(ctx));
+  const double optimal = output_error(hessian_weight_quantizer()(ctx));
+  rule.rule = AssignmentRule::optimal;
+  rule.compensate = true;
+  const double compensated = output_error(hessian_weight_quantizer(rule)(ctx));
+  CHECK(optimal <= papers * (1.0 + 1e-6));
+  CHECK(compensated < optimal);
+  CHECK_THROWS_AS(quantize_by_assignment(assign_rows_in_order, ScaleMethod::min_hessian_error), Error);
 
   const Eigen::MatrixXf calib = rmsmp_test::random_inputs(3 * 12 * 12, 2);
   options.weights = quantize_by_assignment([](const LayerContext&) { return RowAssignment{}; });

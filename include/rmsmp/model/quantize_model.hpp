@@ -37,8 +37,9 @@ struct QuantizeOptions {
   CalibrationOptions calibration{};  ///< how activation ranges are chosen
   int activation_bits = 8;           ///< 8 or 4: every tensor between layers
   int input_bits = 8;                ///< 8 or 4: the quantized model input
-  ScaleMethod weight_scale = ScaleMethod::min_squared_error;  ///< LayerContext::scale_method
-  WeightQuantizer weights = quantize_by_assignment(assign_by_weighted_error);
+  /// Quantizes each Linear/Conv2d layer's weights (weight_quantizer.hpp): by default the
+  /// layer quantizer with the optimal rule and plain rounding.
+  WeightQuantizer weights = hessian_weight_quantizer();
   /// The weight quantizer sees at most this many calibration columns per layer (evenly spaced).
   std::size_t max_assignment_columns = 8192;
   /// Called after each layer with (layers done, layer count); may be empty.
@@ -136,7 +137,7 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
         const Tensor<float>& x = l.input == model_input ? input : values[static_cast<std::size_t>(l.input)];
         const Eigen::MatrixXf columns =
             detail::spaced_columns(float_layer_columns(f, l, x), W.cols(), options.max_assignment_columns);
-        MixedRowMatrix<> matrix = options.weights(LayerContext{f.name, weights, columns, mix, options.weight_scale});
+        MixedRowMatrix<> matrix = options.weights(LayerContext{f.name, weights, columns, mix});
         detail::require(matrix.rows() == W.rows() && matrix.cols() == W.cols(),
                         what + ": the weight quantizer returned a " + std::to_string(matrix.rows()) + " x " +
                             std::to_string(matrix.cols()) + " matrix for " + std::to_string(W.rows()) + " x " +
