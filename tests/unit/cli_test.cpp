@@ -227,7 +227,7 @@ TEST_CASE("bad arguments and files exit non-zero with a message", "[cli]") {
   CHECK_THAT(r.output, Catch::Contains("corrupted"));
 }
 
-TEST_CASE("--backend rtl runs the model on a Verilated engine or says why it cannot", "[cli]") {
+TEST_CASE("the rtl backend runs the model on a Verilated engine or says why it cannot", "[cli]") {
   const Workspace ws;
   const std::string images = ws.path("images.npy"), labels = ws.path("labels.npy");
   const std::string data = " --data " + images + " --labels " + labels + " --limit 8 --no-layers";
