@@ -1,9 +1,12 @@
 // rmsmp demo: two trained Fashion-MNIST models (examples/models), quantized row by row with
 // single-scheme baselines and with the 60/35/5 mix under the papers' and the optimal row
 // assignment, with and without error compensation; one table of test accuracies with 8-bit
-// and 4-bit activations, bits per weight and the share of multiply-free rows.
+// and 4-bit activations, bits per weight and the share of multiply-free rows; then a batch of
+// test images through each 60/35/5 model on the Verilated RTL engine (when built), every
+// layer compared byte for byte with the CPU backend.
 //
 //   rmsmp_demo [--models <dir>] [--data <dir>] [--calib <n>] [--threads <n>] [--limit <n>]
+//              [--rtl-images <n>]
 //
 // Every row of the table is one quantize_model call (reproducible with `rmsmp quantize`);
 // the weights of a configuration are quantized once and serve both activation widths, since
@@ -11,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -24,6 +28,10 @@
 #include "rmsmp/io/float_model_manifest.hpp"
 #include "rmsmp/io/idx.hpp"
 #include "rmsmp/rmsmp.hpp"
+
+#ifdef RMSMP_DEMO_WITH_RTL  // rtl/CMakeLists.txt defines it when it links the Verilated engines
+#include "rmsmp_rtl_engines.hpp"
+#endif
 
 #ifndef RMSMP_DEMO_MODELS
 #define RMSMP_DEMO_MODELS "examples/models"
@@ -44,6 +52,7 @@ struct DemoOptions {
   int calibration_images = 512;
   int threads = 2;
   long test_limit = 0;  ///< 0: the whole test set
+  int rtl_images = 64;  ///< test images per model on the RTL engine
 };
 
 void print_usage(std::FILE* out) {
@@ -58,6 +67,8 @@ void print_usage(std::FILE* out) {
                "  --calib <n>       calibration images: the first n training images (default 512)\n"
                "  --threads <n>     evaluation threads, each on its own slice of the test set (default 2)\n"
                "  --limit <n>       evaluate only the first n test images (default: all 10,000)\n"
+               "  --rtl-images <n>  test images each 60/35/5 model runs on the Verilated RTL engine,\n"
+               "                    compared with the CPU backend layer by layer (default 64)\n"
                "  -h, --help        print this help\n",
                RMSMP_DEMO_MODELS, default_data);
 }
@@ -80,7 +91,8 @@ std::optional<DemoOptions> parse_options(int argc, char** argv) {
       print_usage(stdout);
       return std::nullopt;
     }
-    if (i + 1 >= argc || (arg != "--models" && arg != "--data" && arg != "--calib" && arg != "--threads" && arg != "--limit")) {
+    if (i + 1 >= argc || (arg != "--models" && arg != "--data" && arg != "--calib" && arg != "--threads" && arg != "--limit" &&
+                          arg != "--rtl-images")) {
       std::fprintf(stderr, "rmsmp_demo: %s '%s'\n\n", i + 1 >= argc ? "missing value or unknown option" : "unknown option",
                    arg.c_str());
       print_usage(stderr);
@@ -91,6 +103,7 @@ std::optional<DemoOptions> parse_options(int argc, char** argv) {
     else if (arg == "--data") o.data = value;
     else if (arg == "--calib") o.calibration_images = parse_count(arg, value, 60000);
     else if (arg == "--threads") o.threads = parse_count(arg, value, 256);
+    else if (arg == "--rtl-images") o.rtl_images = parse_count(arg, value, 10000);
     else o.test_limit = parse_count(arg, value, 10000);
   }
   return o;
@@ -277,10 +290,71 @@ std::vector<KeptModel> evaluate_model(const std::string& name, const FloatModel&
 
 // ----- RTL backend batch run ------------------------------------------------------------------
 
-/// Where a batch of test images runs through the Verilated RTL backend for each kept model
-/// (checked against the CPU backend's outputs). Not wired yet: the RTL executor path is
-/// being added separately.
-void rtl_backend_batch_run(const std::vector<KeptModel>& /*models*/, const Images& /*test*/) {}
+#ifdef RMSMP_DEMO_WITH_RTL
+/// Runs `images` through the model on the CPU backend and on a Verilated engine, layer by
+/// layer, and prints whether every layer's output is the same bytes, with the engine's cycles.
+/// The same layer output, byte for byte (codes and their parameters, or float values).
+bool same_bytes(const LayerOutput& a, const LayerOutput& b) {
+  if (a.index() != b.index()) return false;
+  const auto bytes_equal = [](const auto& x, const auto& y) {
+    return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof x[0]) == 0);
+  };
+  if (const auto* qa = std::get_if<QuantizedTensor>(&a)) {
+    const auto& qb = std::get<QuantizedTensor>(b);
+    return qa->params.scale == qb.params.scale && qa->params.zero_point == qb.params.zero_point &&
+           qa->params.bits == qb.params.bits && bytes_equal(qa->codes.data, qb.codes.data);
+  }
+  return bytes_equal(std::get<Tensor<float>>(a).data, std::get<Tensor<float>>(b).data);
+}
+
+/// Runs `images` through the model on the CPU backend and on a Verilated engine, layer by
+/// layer, and prints whether every layer's output is the same bytes, with the engine's cycles.
+template <rtl::EngineParams Params>
+void run_on_engine(const char* engine_name, const KeptModel& kept, const Eigen::MatrixXf& images,
+                   std::unique_ptr<rtl::Simulator> simulator) {
+  using Backend = rtl::RtlBackend<Params>;
+  const QuantizedModel& q = *kept.model;
+  const Tensor<float> input = from_chw_columns(images, q.input_shape());
+  const std::vector<LayerOutput> cpu = ModelExecutor<CpuBackend<>>(q).run_layers(input);
+  const auto start = Clock::now();
+  const ModelExecutor<Backend> engine(q, Backend(std::move(simulator)));
+  const std::vector<LayerOutput> rtl = engine.run_layers(input);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::size_t equal_layers = 0;
+  for (std::size_t i = 0; i < cpu.size(); ++i) equal_layers += same_bytes(cpu[i], rtl[i]) ? 1 : 0;
+  const rtl::RunStatistics& s = engine.backend().totals();
+  std::printf("%-66s %6s %5s %11llu %9.0f %7d %7.1f%% %7.1f s\n", kept.name.c_str(), engine_name,
+              equal_layers == cpu.size() ? "yes" : "NO", static_cast<unsigned long long>(s.cycles),
+              static_cast<double>(s.cycles) / static_cast<double>(images.cols()), s.k_chunks, 100.0 * s.lane_utilization, seconds);
+  std::fflush(stdout);
+  if (equal_layers != cpu.size())
+    throw Error(kept.name + ": the RTL engine's outputs differ from the CPU backend's in " +
+                std::to_string(cpu.size() - equal_layers) + " layers");
+}
+
+/// Where a batch of test images runs through the Verilated RTL backend for each kept model,
+/// checked byte for byte against the CPU backend's outputs of every layer.
+void rtl_backend_batch_run(const std::vector<KeptModel>& models, const Images& test, int images) {
+  const auto count = std::min<Eigen::Index>(images, test.pixels.cols());
+  std::printf("\nThe 60/35/5 models with 8-bit activations on the Verilated RTL engine (rtl/), first %lld test images:\n"
+              "engine a8: %s.\n"
+              "'same' = every layer's output (codes, and the float logits) is the same bytes as on the CPU backend;\n"
+              "cycles = streaming cycles on the engine (weight loading excluded), K chunks = engine runs of the GEMMs.\n\n",
+              static_cast<long long>(count), rtl::describe(rtl::engines::a8).c_str());
+  std::printf("%-66s %6s %5s %11s %9s %7s %8s %9s\n", "model", "engine", "same", "cycles", "per image", "chunks", "lanes", "sim time");
+  for (const KeptModel& kept : models) {
+    const Eigen::MatrixXf x = preprocess_input(test.pixels.leftCols(count), kept.model->input);
+    const std::string why = rtl::why_model_cannot_run(*kept.model, rtl::engines::a8);
+    if (!why.empty()) throw Error(kept.name + ": the a8 engine cannot run it: " + why);
+    run_on_engine<rtl::engines::a8>("a8", kept, x, rtl::engines::make_a8());
+  }
+}
+#else
+void rtl_backend_batch_run(const std::vector<KeptModel>&, const Images&, int) {
+  std::printf("\nRTL batch run skipped: this build has no Verilated engines (configure with -DRMSMP_BUILD_RTL=ON; "
+              "needs Verilator 5).\n");
+}
+#endif
 
 }  // namespace
 
@@ -317,7 +391,7 @@ int main(int argc, char** argv) {
     std::printf("bits/w: code bits per weight over all layers; mult-free: share of rows in PoT/SP2 schemes\n"
                 "(shifts instead of multiplies).\n");
 
-    rtl_backend_batch_run(kept, test);
+    rtl_backend_batch_run(kept, test, options->rtl_images);
 
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     std::printf("\nwall time: %.0f s\n", seconds);
