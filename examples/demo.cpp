@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <map>
@@ -293,20 +292,6 @@ std::vector<KeptModel> evaluate_model(const std::string& name, const FloatModel&
 #ifdef RMSMP_DEMO_WITH_RTL
 /// Runs `images` through the model on the CPU backend and on a Verilated engine, layer by
 /// layer, and prints whether every layer's output is the same bytes, with the engine's cycles.
-/// The same layer output, byte for byte (codes and their parameters, or float values).
-bool same_bytes(const LayerOutput& a, const LayerOutput& b) {
-  if (a.index() != b.index()) return false;
-  const auto bytes_equal = [](const auto& x, const auto& y) {
-    return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof x[0]) == 0);
-  };
-  if (const auto* qa = std::get_if<QuantizedTensor>(&a)) {
-    const auto& qb = std::get<QuantizedTensor>(b);
-    return qa->params.scale == qb.params.scale && qa->params.zero_point == qb.params.zero_point &&
-           qa->params.bits == qb.params.bits && bytes_equal(qa->codes.data, qb.codes.data);
-  }
-  return bytes_equal(std::get<Tensor<float>>(a).data, std::get<Tensor<float>>(b).data);
-}
-
 /// Runs `images` through the model on the CPU backend and on a Verilated engine, layer by
 /// layer, and prints whether every layer's output is the same bytes, with the engine's cycles.
 template <rtl::EngineParams Params>
@@ -321,7 +306,7 @@ void run_on_engine(const char* engine_name, const KeptModel& kept, const Eigen::
   const std::vector<LayerOutput> rtl = engine.run_layers(input);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::size_t equal_layers = 0;
-  for (std::size_t i = 0; i < cpu.size(); ++i) equal_layers += same_bytes(cpu[i], rtl[i]) ? 1 : 0;
+  for (std::size_t i = 0; i < cpu.size(); ++i) equal_layers += same_bits(cpu[i], rtl[i]) ? 1 : 0;
   const rtl::RunStatistics& s = engine.backend().totals();
   std::printf("%-66s %6s %5s %11llu %9.0f %7d %7.1f%% %7.1f s\n", kept.name.c_str(), engine_name,
               equal_layers == cpu.size() ? "yes" : "NO", static_cast<unsigned long long>(s.cycles),

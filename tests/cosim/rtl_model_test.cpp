@@ -48,17 +48,6 @@ constexpr SchemeId sp2_4{SchemeKind::sp2, 4};
 constexpr SchemeId fixed4{SchemeKind::fixed, 4};
 constexpr SchemeId fixed8{SchemeKind::fixed, 8};
 
-bool same_bits(const LayerOutput& a, const LayerOutput& b) {
-  if (a.index() != b.index()) return false;
-  if (const auto* qa = std::get_if<QuantizedTensor>(&a)) {
-    const auto& qb = std::get<QuantizedTensor>(b);
-    return qa->codes.shape == qb.codes.shape && qa->codes.data == qb.codes.data;
-  }
-  const auto& fa = std::get<Tensor<float>>(a).data;
-  const auto& fb = std::get<Tensor<float>>(b).data;
-  return fa.size() == fb.size() && std::memcmp(fa.data(), fb.data(), fa.size() * sizeof(float)) == 0;
-}
-
 template <class Out>
 bool same_bits(const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& a,
                const Eigen::Matrix<Out, Eigen::Dynamic, Eigen::Dynamic>& b) {

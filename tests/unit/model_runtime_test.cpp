@@ -26,18 +26,6 @@ using rmsmp_test::small_mlp;
 
 namespace {
 
-bool same_bits(const LayerOutput& a, const LayerOutput& b) {
-  if (a.index() != b.index()) return false;
-  if (const auto* qa = std::get_if<QuantizedTensor>(&a)) {
-    const auto& qb = std::get<QuantizedTensor>(b);
-    return qa->codes.shape == qb.codes.shape && qa->codes.data == qb.codes.data &&
-           qa->params.scale == qb.params.scale && qa->params.zero_point == qb.params.zero_point;
-  }
-  const auto& fa = std::get<Tensor<float>>(a).data;
-  const auto& fb = std::get<Tensor<float>>(b).data;
-  return fa.size() == fb.size() && std::memcmp(fa.data(), fb.data(), fa.size() * sizeof(float)) == 0;
-}
-
 /// A conv layer's integer output from its input codes by direct loops over PyTorch's layout,
 /// the int64 accumulator, and requantization with exact (int128) rounding.
 std::vector<int> direct_integer_conv(const QuantizedModelLayer& l, const QuantizedTensor& x, int n) {
@@ -391,4 +379,27 @@ TEST_CASE("bad models, options and inputs are refused", "[model]") {
   damaged([](QuantizedModel& d) { d.input.shape = {3, 12, 11}; }, "input shape");
   damaged([](QuantizedModel& d) { d.mix = {{SchemeId{SchemeKind::fixed, 8}, 100}}; }, "weights not matching the mix");
   damaged([](QuantizedModel& d) { d.layers.clear(); }, "no layers");
+}
+
+TEST_CASE("same_bits tells layer outputs apart by codes, parameters, shape and float bytes", "[model_runtime]") {
+  QuantizedTensor q{Tensor<std::uint8_t>(TensorShape{2, 1, 1}, 1), ActivationParams{0.5f, 3, 8}};
+  q.codes.data = {1, 2};
+  CHECK(same_bits(LayerOutput{q}, LayerOutput{q}));
+  QuantizedTensor other_code = q;
+  other_code.codes.data[1] = 3;
+  CHECK_FALSE(same_bits(LayerOutput{q}, LayerOutput{other_code}));
+  QuantizedTensor other_zero = q;
+  other_zero.params.zero_point = 4;
+  CHECK_FALSE(same_bits(LayerOutput{q}, LayerOutput{other_zero}));
+  QuantizedTensor other_shape = q;
+  other_shape.codes.shape = TensorShape{1, 2, 1};
+  CHECK_FALSE(same_bits(LayerOutput{q}, LayerOutput{other_shape}));
+
+  Tensor<float> f(TensorShape{2, 1, 1}, 1);
+  f.data = {0.0f, 1.0f};
+  Tensor<float> negative_zero = f;
+  negative_zero.data[0] = -0.0f;  // equal as numbers, different bits
+  CHECK(same_bits(LayerOutput{f}, LayerOutput{f}));
+  CHECK_FALSE(same_bits(LayerOutput{f}, LayerOutput{negative_zero}));
+  CHECK_FALSE(same_bits(LayerOutput{q}, LayerOutput{f}));
 }

@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <span>
@@ -66,6 +67,22 @@ struct prepared_weights<Backend> {
 
 /// One layer's output: codes, or float for the output layer of a model ending in Linear/Conv2d.
 using LayerOutput = std::variant<QuantizedTensor, Tensor<float>>;
+
+/// The same layer output bit for bit: equal codes, shape and activation parameters, or equal
+/// float bytes (what "all backends give identical outputs" means, layer by layer).
+inline bool same_bits(const LayerOutput& a, const LayerOutput& b) {
+  if (a.index() != b.index()) return false;
+  if (const auto* qa = std::get_if<QuantizedTensor>(&a)) {
+    const auto& qb = std::get<QuantizedTensor>(b);
+    return qa->codes.shape == qb.codes.shape && qa->codes.batch == qb.codes.batch && qa->codes.data == qb.codes.data &&
+           qa->params.scale == qb.params.scale && qa->params.zero_point == qb.params.zero_point &&
+           qa->params.bits == qb.params.bits;
+  }
+  const Tensor<float>& fa = std::get<Tensor<float>>(a);
+  const Tensor<float>& fb = std::get<Tensor<float>>(b);
+  return fa.shape == fb.shape && fa.batch == fb.batch && fa.data.size() == fb.data.size() &&
+         (fa.data.empty() || std::memcmp(fa.data.data(), fb.data.data(), fa.data.size() * sizeof(float)) == 0);
+}
 
 /// The real values a layer output stands for.
 inline Tensor<float> real_values(const LayerOutput& out) {
