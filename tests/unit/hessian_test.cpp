@@ -42,6 +42,19 @@ TEST_CASE("LayerHessian equals X X^T over S for one batch and for many batches")
   CHECK((streamed.matrix() - want).cwiseAbs().maxCoeff() <= 1e-6 * want.cwiseAbs().maxCoeff());
 }
 
+TEST_CASE("LayerHessian's diagonal is the double sum of squares and does not depend on the batches") {
+  Eigen::MatrixXf x = Eigen::MatrixXf::Random(9, 1500);
+  x.row(2) *= 1e6f;
+  const Eigen::VectorXd want = x.cast<double>().rowwise().squaredNorm() / 1500.0;
+  rmsmp::LayerHessian one(9), streamed(9);
+  one.add_samples(x);
+  for (Eigen::Index first = 0; first < x.cols(); first += 250) streamed.add_samples(x.middleCols(first, 250));
+  CHECK((one.diagonal() - want).cwiseAbs().maxCoeff() <= 1e-14 * want.maxCoeff());
+  CHECK(one.diagonal() == streamed.diagonal());  // bit for bit
+  CHECK((one.diagonal() - one.matrix().diagonal()).cwiseAbs().maxCoeff() <= 1e-6 * want.maxCoeff());
+  CHECK_THROWS_WITH(rmsmp::LayerHessian(3).diagonal(), Catch::Contains("no calibration samples"));
+}
+
 TEST_CASE("LayerHessian refuses bad input") {
   CHECK_THROWS_AS(rmsmp::LayerHessian(0), rmsmp::Error);
   rmsmp::LayerHessian h(4);

@@ -110,6 +110,17 @@ TEST_CASE("quantize_layer reports the Hessian-weighted cost of every row and sch
   CHECK(rep.output_error == Approx(total_output_error(l, q.matrix)).epsilon(1e-4));
   CHECK(q.matrix.assignment() == rep.assignment);
   CHECK(q.matrix.row_scales() == rep.scales);
+  // Plain rounding: every level is encode_row's at the row's scale.
+  for (Eigen::Index r = 0; r < 40; ++r) {
+    const rmsmp::CodeBook book = rmsmp::make_codebook(rep.assignment[static_cast<std::size_t>(r)]);
+    std::vector<float> row(24);
+    for (Eigen::Index k = 0; k < 24; ++k) row[static_cast<std::size_t>(k)] = l.w(r, k);
+    std::vector<std::uint8_t> codes(24);
+    rmsmp::encode_row(book, row, rep.scales[static_cast<std::size_t>(r)], codes);
+    int mismatches = 0;
+    for (int k = 0; k < 24; ++k) mismatches += q.matrix.level(static_cast<int>(r), k) != book.level[codes[static_cast<std::size_t>(k)]];
+    CHECK(mismatches == 0);
+  }
 }
 
 TEST_CASE("quantize_layer with the optimal rule reaches the brute-force optimum") {

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "rmsmp/detail/row_panel.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/pack/packed_codes.hpp"
 #include "rmsmp/quantize/assignment.hpp"
@@ -243,10 +244,14 @@ class MixedRowMatrix {
                     "mixed-row matrix: assignment, scales and codes disagree on the number of rows");
     MixedRowMatrix m;
     m.init(group_schemes, static_cast<std::size_t>(codes.cols()), assignment);
-    std::vector<std::uint8_t> row(m.columns_);
-    for (std::size_t r = 0; r < assignment.size(); ++r) {
-      for (std::size_t k = 0; k < m.columns_; ++k) row[k] = codes(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k));
-      m.groups_[m.locations_[r].group].append(static_cast<int>(r), scales[r], row);
+    constexpr Eigen::Index panel_rows = 32;
+    detail::RowPanel<std::uint8_t> panel;
+    for (Eigen::Index first = 0; first < codes.rows(); first += panel_rows) {
+      panel.copy_from(codes, first, panel_rows);
+      for (std::size_t i = 0; i < panel.rows(); ++i) {
+        const std::size_t r = static_cast<std::size_t>(first) + i;
+        m.groups_[m.locations_[r].group].append(static_cast<int>(r), scales[r], panel.row(i));
+      }
     }
     return m;
   }

@@ -13,6 +13,23 @@
 #include "rmsmp/error.hpp"
 
 namespace rmsmp {
+namespace detail {
+
+/// Throws naming the first sample (column of x) that holds NaN or infinity.
+inline void require_finite_samples(const Eigen::Ref<const Eigen::MatrixXf>& x, const std::string& where) {
+  if (x.allFinite()) return;
+  for (Eigen::Index n = 0; n < x.cols(); ++n)
+    if (!x.col(n).allFinite()) fail(where + ": calibration sample " + std::to_string(n) + " contains NaN or infinity");
+}
+
+/// sum_of_squares[k] += x_kn^2 over the samples n in order, in double: the diagonal of H
+/// exactly rounded per term, and the same bits however the samples are split into batches.
+inline void add_squares(const Eigen::Ref<const Eigen::MatrixXf>& x, Eigen::VectorXd& sum_of_squares) {
+  for (Eigen::Index n = 0; n < x.cols(); ++n)
+    sum_of_squares += x.col(n).cast<double>().cwiseAbs2();
+}
+
+}  // namespace detail
 
 /// Streaming accumulator of H = X X^T / S over calibration samples given in batches.
 ///
@@ -27,6 +44,7 @@ class LayerHessian {
   explicit LayerHessian(int depth) {
     detail::require(depth >= 1, "LayerHessian: the input depth K must be at least 1, got " + std::to_string(depth));
     sum_ = Eigen::MatrixXd::Zero(depth, depth);
+    diagonal_sum_ = Eigen::VectorXd::Zero(depth);
   }
 
   int depth() const { return static_cast<int>(sum_.rows()); }
@@ -37,10 +55,8 @@ class LayerHessian {
     detail::require(x.rows() == sum_.rows(), "LayerHessian: samples have " + std::to_string(x.rows()) +
                                                  " rows but the layer's input depth K is " +
                                                  std::to_string(sum_.rows()));
-    if (!x.allFinite())
-      for (Eigen::Index n = 0; n < x.cols(); ++n)
-        if (!x.col(n).allFinite())
-          detail::fail("LayerHessian: calibration sample " + std::to_string(n) + " contains NaN or infinity");
+    detail::require_finite_samples(x, "LayerHessian");
+    detail::add_squares(x, diagonal_sum_);
     Eigen::MatrixXf chunk_sum(sum_.rows(), sum_.cols());
     for (Eigen::Index first = 0; first < x.cols(); first += chunk_columns) {
       const Eigen::Index count = std::min(chunk_columns, x.cols() - first);
@@ -59,8 +75,17 @@ class LayerHessian {
     return h;
   }
 
+  /// diag(H), summed in double term by term: what the Hessian-weighted scale search uses. It
+  /// does not depend on how the samples were split into batches (matrix()'s diagonal does,
+  /// in its last bits, through the float chunk products).
+  Eigen::VectorXd diagonal() const {
+    detail::require(samples_ > 0, "LayerHessian: no calibration samples were added");
+    return diagonal_sum_ / static_cast<double>(samples_);
+  }
+
  private:
   Eigen::MatrixXd sum_;  // lower triangle holds sum x x^T
+  Eigen::VectorXd diagonal_sum_;
   std::int64_t samples_ = 0;
 };
 

@@ -11,16 +11,19 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "rmsmp/detail/row_panel.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/quantize/assignment.hpp"
 #include "rmsmp/quantize/assignment_rules.hpp"
+#include "rmsmp/quantize/detail/row_energy.hpp"
 #include "rmsmp/quantize/error_compensation.hpp"
 #include "rmsmp/quantize/hessian.hpp"
 #include "rmsmp/quantize/row_quantizer.hpp"
@@ -60,60 +63,102 @@ namespace detail {
 
 using CodeMatrix = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>;
 
-/// Per-row d^T H d for a block of rows D, from the samples when that is cheaper
-/// (M K S flops against M K^2: S < K) or from H otherwise.
-class RowErrorMeter {
+/// The calibration data as quantize_layer_codes reads it, from samples (K x S) or from an
+/// accumulated Hessian. diag(H) is always needed (scale search); the full H only for
+/// compensation or when the costs are cheaper from H than from the samples (S > K). From
+/// samples, H is formed only then: it costs K^2 S / 2 multiply-adds, a third of the plain path.
+class CalibrationData {
  public:
-  /// `samples` (may be null) must outlive the meter.
-  RowErrorMeter(const Eigen::MatrixXd& hessian, const Eigen::Ref<const Eigen::MatrixXf>* samples) {
-    if (samples != nullptr && samples->cols() <= hessian.rows())
-      samples_ = samples;
-    else
-      hessian_ = hessian.cast<float>();
+  /// `samples` must outlive this object.
+  explicit CalibrationData(const Eigen::Ref<const Eigen::MatrixXf>& samples) : samples_(&samples) {
+    require(samples.cols() >= 1, "quantize_layer: no calibration samples (the sample matrix has no columns)");
+    require_finite_samples(samples, "quantize_layer");
+    diagonal_ = Eigen::VectorXd::Zero(samples.rows());
+    add_squares(samples, diagonal_);
+    diagonal_ /= static_cast<double>(samples.cols());
+  }
+  explicit CalibrationData(const LayerHessian& h) : diagonal_(h.diagonal()), hessian_(h.matrix()) {}
+
+  Eigen::Index depth() const { return diagonal_.size(); }
+  const Eigen::VectorXd& diagonal() const { return diagonal_; }
+
+  const Eigen::MatrixXd& hessian() const {
+    if (hessian_.size() == 0) {
+      LayerHessian h(static_cast<int>(samples_->rows()));
+      h.add_samples(*samples_);
+      hessian_ = h.matrix();
+    }
+    return hessian_;
   }
 
-  /// d_i^T H d_i for every row of `d`. Products in float, sums of squares in double.
-  Eigen::VectorXd operator()(const Eigen::MatrixXf& d) const {
+  /// d_i^T H d_i for every row of `d`: ||d_i X||^2 / S from the samples when that is cheaper
+  /// (M K S flops against M K^2: S <= K), from H otherwise. Products in float, sums of
+  /// squares in double.
+  Eigen::VectorXd row_errors(const Eigen::MatrixXf& d) const {
+    if (samples_ != nullptr && samples_->cols() <= depth())
+      return row_output_energy(d, *samples_) / static_cast<double>(samples_->cols());
+    if (hessian_float_.size() == 0) hessian_float_ = hessian().cast<float>();
     Eigen::VectorXd out(d.rows());
-    constexpr Eigen::Index chunk = 256;  // bounds the temporary to chunk x max(S, K) floats
+    constexpr Eigen::Index chunk = 256;  // bounds the temporary to chunk x K floats
     Eigen::MatrixXf product;
     for (Eigen::Index first = 0; first < d.rows(); first += chunk) {
       const Eigen::Index count = std::min(chunk, d.rows() - first);
-      if (samples_) {
-        product.noalias() = d.middleRows(first, count) * *samples_;
-        out.segment(first, count) =
-            product.cast<double>().rowwise().squaredNorm() / static_cast<double>(samples_->cols());
-      } else {
-        product.noalias() = d.middleRows(first, count) * hessian_;
-        out.segment(first, count) =
-            product.cast<double>().cwiseProduct(d.middleRows(first, count).cast<double>()).rowwise().sum();
-      }
+      product.noalias() = d.middleRows(first, count) * hessian_float_;
+      out.segment(first, count) =
+          product.cast<double>().cwiseProduct(d.middleRows(first, count).cast<double>()).rowwise().sum();
     }
     return out;
   }
 
  private:
   const Eigen::Ref<const Eigen::MatrixXf>* samples_ = nullptr;
-  Eigen::MatrixXf hessian_;
+  Eigen::VectorXd diagonal_;
+  mutable Eigen::MatrixXd hessian_;       // formed on first use
+  mutable Eigen::MatrixXf hessian_float_;
 };
 
-/// Rounds one column of weights, each row at its own scale (all rows one scheme): the codes
+/// Rounds columns of weights, each row at its own scale (all rows one scheme): the codes
 /// (RoundingTable::encode's rule) and the rounding errors w - scale * level. The division and
-/// the level search run as a separate pass over the rows, which the compiler vectorises.
-inline void round_column(const RoundingTable& table, const CodeBook& book, Eigen::Ref<const Eigen::VectorXf> weights,
-                         Eigen::Ref<const Eigen::VectorXf> scales, Eigen::Ref<Eigen::Matrix<std::uint8_t, Eigen::Dynamic, 1>> codes,
-                         Eigen::Ref<Eigen::VectorXf> error, Eigen::VectorXi& level_index) {
-  const Eigen::Index rows = weights.size();
-  for (Eigen::Index r = 0; r < rows; ++r)
-    level_index[r] = table.nearest_index(std::fabs(static_cast<double>(weights[r]) / static_cast<double>(scales[r])));
-  for (Eigen::Index r = 0; r < rows; ++r) {
-    const auto i = static_cast<std::size_t>(level_index[r]);
-    std::uint8_t code = table.code[i];
-    if (weights[r] < 0.0f && table.magnitude[i] != 0) code = static_cast<std::uint8_t>(code | table.sign_bit);
-    codes[r] = code;
-    error[r] = weights[r] - scales[r] * static_cast<float>(book.level[code]);
+/// the level search run as separate passes over the column, which the compiler vectorises.
+class ColumnRounder {
+ public:
+  ColumnRounder(const RoundingTable& table, const CodeBook& book, Eigen::Index rows)
+      : table_(table), ratio_(static_cast<std::size_t>(rows)), index_(static_cast<std::size_t>(rows)) {
+    for (int i = 0; i < table.count; ++i) {
+      const auto u = static_cast<std::size_t>(i);
+      const std::uint8_t positive = table.code[u];
+      const std::uint8_t negative = table.magnitude[u] != 0 ? static_cast<std::uint8_t>(positive | table.sign_bit) : positive;
+      code_[2 * u] = positive;
+      code_[2 * u + 1] = negative;
+      level_[2 * u] = static_cast<float>(book.level[positive]);
+      level_[2 * u + 1] = static_cast<float>(book.level[negative]);
+    }
   }
-}
+
+  void operator()(Eigen::Ref<const Eigen::VectorXf> weights, Eigen::Ref<const Eigen::VectorXf> scales,
+                  Eigen::Ref<Eigen::Matrix<std::uint8_t, Eigen::Dynamic, 1>> codes, Eigen::Ref<Eigen::VectorXf> error) {
+    const std::size_t rows = ratio_.size();
+    const float* w = weights.data();
+    const float* s = scales.data();
+    for (std::size_t r = 0; r < rows; ++r) ratio_[r] = std::fabs(static_cast<double>(w[r]) / static_cast<double>(s[r]));
+    table_.nearest_indices(ratio_, index_);
+    std::uint8_t* c = codes.data();
+    float* e = error.data();
+    for (std::size_t r = 0; r < rows; ++r) {
+      // Indexed by sign rather than branched on it: the signs of weights are unpredictable.
+      const std::size_t entry = 2 * static_cast<std::size_t>(index_[r]) + (w[r] < 0.0f ? 1 : 0);
+      c[r] = code_[entry];
+      e[r] = w[r] - s[r] * level_[entry];
+    }
+  }
+
+ private:
+  const RoundingTable& table_;
+  std::array<std::uint8_t, 256> code_{};  // [2 i]: code of magnitude i for w >= 0, [2 i + 1]: for w < 0
+  std::array<float, 256> level_{};        // book.level of those codes
+  std::vector<double> ratio_;
+  std::vector<int> index_;
+};
 
 struct LayerCodes {
   LayerQuantizationReport report;
@@ -121,14 +166,14 @@ struct LayerCodes {
 };
 
 inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Ref<const Eigen::MatrixXf>& weights,
-                                       const Eigen::MatrixXd& hessian, const Eigen::Ref<const Eigen::MatrixXf>* samples,
-                                       const LayerQuantizerOptions& options) {
+                                       const CalibrationData& calibration, const LayerQuantizerOptions& options) {
   const Eigen::Index rows = weights.rows(), depth = weights.cols();
   require(depth >= 1, "quantize_layer: the weights have no columns");
-  require(hessian.rows() == depth, "quantize_layer: the calibration inputs have depth " + std::to_string(hessian.rows()) +
+  require(calibration.depth() == depth, "quantize_layer: the calibration inputs have depth " + std::to_string(calibration.depth()) +
                                        " but the weights have K = " + std::to_string(depth));
-  for (Eigen::Index r = 0; r < rows; ++r)
-    if (!weights.row(r).allFinite()) fail("quantize_layer: row " + std::to_string(r) + " of the weights contains NaN or infinity");
+  if (!weights.allFinite())  // whole-matrix scan first: rows are strided in column-major weights
+    for (Eigen::Index r = 0; r < rows; ++r)
+      if (!weights.row(r).allFinite()) fail("quantize_layer: row " + std::to_string(r) + " of the weights contains NaN or infinity");
   const std::size_t n = mix.scheme_count();
 
   std::vector<CodeBook> books;
@@ -142,16 +187,14 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
   }
 
   // Scales: one sort per row serves every scheme's Hessian-weighted search.
-  const Eigen::VectorXd importance = hessian.diagonal().cwiseMax(0.0);
+  const Eigen::VectorXd& importance = calibration.diagonal();
   report.candidate_scales.resize(rows, static_cast<Eigen::Index>(n));
-  // Rows are copied out in panels: a row-major panel of a few rows reads the column-major
-  // weights one cache line per column, where a whole transpose would miss the cache per element.
   constexpr Eigen::Index panel_rows = 16;
-  Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> panel;
+  RowPanel<float> panel;
   SortedRow sorted;
   for (Eigen::Index r = 0; r < rows; ++r) {
-    if (r % panel_rows == 0) panel = weights.middleRows(r, std::min(panel_rows, rows - r));
-    const std::span<const float> row(panel.row(r % panel_rows).data(), static_cast<std::size_t>(depth));
+    if (r % panel_rows == 0) panel.copy_from(weights, r, panel_rows);
+    const std::span<const float> row = panel.row(static_cast<std::size_t>(r % panel_rows));
     if (options.scale_method == ScaleMethod::min_hessian_error)
       sorted.assign(row, std::span<const double>(importance.data(), static_cast<std::size_t>(depth)));
     for (std::size_t j = 0; j < n; ++j)
@@ -162,18 +205,16 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
   }
 
   // Codes and costs of plain rounding, one scheme at a time (one M x K error matrix alive).
-  const RowErrorMeter meter(hessian, samples);
   report.costs.resize(rows, static_cast<Eigen::Index>(n));
   std::vector<CodeMatrix> scheme_codes(n);
   Eigen::MatrixXf error(rows, depth);
-  Eigen::VectorXi level_index(rows);
   for (std::size_t j = 0; j < n; ++j) {
     CodeMatrix& codes = scheme_codes[j];
     codes.resize(rows, depth);
-    const auto scales = report.candidate_scales.col(static_cast<Eigen::Index>(j));
-    for (Eigen::Index k = 0; k < depth; ++k)
-      round_column(tables[j], books[j], weights.col(k), scales, codes.col(k), error.col(k), level_index);
-    report.costs.col(static_cast<Eigen::Index>(j)) = meter(error);
+    const Eigen::VectorXf scales = report.candidate_scales.col(static_cast<Eigen::Index>(j));
+    ColumnRounder round_column(tables[j], books[j], rows);
+    for (Eigen::Index k = 0; k < depth; ++k) round_column(weights.col(k), scales, codes.col(k), error.col(k));
+    report.costs.col(static_cast<Eigen::Index>(j)) = calibration.row_errors(error);
   }
 
   report.assignment = assign_rows(options.rule, mix, report.costs, weights);
@@ -187,13 +228,13 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
   }
 
   if (options.compensate) {
-    out.codes = compensated_codes(weights, hessian, report.assignment, report.scales, options.compensation);
+    out.codes = compensated_codes(weights, calibration.hessian(), report.assignment, report.scales, options.compensation);
     for (Eigen::Index k = 0; k < depth; ++k)
       for (Eigen::Index r = 0; r < rows; ++r) {
         const auto i = static_cast<std::size_t>(r);
         error(r, k) = weights(r, k) - report.scales[i] * static_cast<float>(books[chosen[i]].level[out.codes(r, k)]);
       }
-    report.output_error = meter(error).sum();
+    report.output_error = calibration.row_errors(error).sum();
   } else {
     out.codes.resize(rows, depth);
     for (Eigen::Index k = 0; k < depth; ++k)
@@ -201,13 +242,6 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
     report.output_error = report.assigned_cost;
   }
   return out;
-}
-
-inline Eigen::MatrixXd hessian_of_samples(const Eigen::Ref<const Eigen::MatrixXf>& samples) {
-  require(samples.rows() >= 1, "quantize_layer: the calibration samples have no rows");
-  LayerHessian h(static_cast<int>(samples.rows()));
-  h.add_samples(samples);
-  return h.matrix();
 }
 
 }  // namespace detail
@@ -218,7 +252,7 @@ template <class Mix>
   requires Mix::is_static
 QuantizedLayer<Mix> quantize_layer(const Eigen::Ref<const Eigen::MatrixXf>& weights,
                                    const Eigen::Ref<const Eigen::MatrixXf>& samples, const LayerQuantizerOptions& options = {}) {
-  auto result = detail::quantize_layer_codes(DynamicRowMix::from<Mix>(), weights, detail::hessian_of_samples(samples), &samples, options);
+  auto result = detail::quantize_layer_codes(DynamicRowMix::from<Mix>(), weights, detail::CalibrationData(samples), options);
   return {MixedRowMatrix<Mix>::from_codes(result.report.assignment, result.report.scales, result.codes), std::move(result.report)};
 }
 
@@ -227,7 +261,7 @@ template <class Mix>
   requires Mix::is_static
 QuantizedLayer<Mix> quantize_layer(const Eigen::Ref<const Eigen::MatrixXf>& weights, const LayerHessian& hessian,
                                    const LayerQuantizerOptions& options = {}) {
-  auto result = detail::quantize_layer_codes(DynamicRowMix::from<Mix>(), weights, hessian.matrix(), nullptr, options);
+  auto result = detail::quantize_layer_codes(DynamicRowMix::from<Mix>(), weights, detail::CalibrationData(hessian), options);
   return {MixedRowMatrix<Mix>::from_codes(result.report.assignment, result.report.scales, result.codes), std::move(result.report)};
 }
 
@@ -235,14 +269,14 @@ QuantizedLayer<Mix> quantize_layer(const Eigen::Ref<const Eigen::MatrixXf>& weig
 inline QuantizedLayer<DynamicRowMix> quantize_layer(const DynamicRowMix& mix, const Eigen::Ref<const Eigen::MatrixXf>& weights,
                                                     const Eigen::Ref<const Eigen::MatrixXf>& samples,
                                                     const LayerQuantizerOptions& options = {}) {
-  auto result = detail::quantize_layer_codes(mix, weights, detail::hessian_of_samples(samples), &samples, options);
+  auto result = detail::quantize_layer_codes(mix, weights, detail::CalibrationData(samples), options);
   return {MixedRowMatrix<>::from_codes(mix, result.report.assignment, result.report.scales, result.codes), std::move(result.report)};
 }
 
 /// Run-time mix, accumulated Hessian.
 inline QuantizedLayer<DynamicRowMix> quantize_layer(const DynamicRowMix& mix, const Eigen::Ref<const Eigen::MatrixXf>& weights,
                                                     const LayerHessian& hessian, const LayerQuantizerOptions& options = {}) {
-  auto result = detail::quantize_layer_codes(mix, weights, hessian.matrix(), nullptr, options);
+  auto result = detail::quantize_layer_codes(mix, weights, detail::CalibrationData(hessian), options);
   return {MixedRowMatrix<>::from_codes(mix, result.report.assignment, result.report.scales, result.codes), std::move(result.report)};
 }
 

@@ -74,22 +74,37 @@ struct RoundingTable {
 
   /// Index into magnitude[] of the level nearest to |x| (ties to the larger one): the number
   /// of midpoints at or below |x|. Midpoints of small integers are exact in double, so the
-  /// comparisons are exact too. Rounding every weight of a layer for every candidate scheme
-  /// makes this hot: small code books count branch-free, Fixed code books (levels 0..L) round
-  /// directly, only the rest (none of the supported schemes today) binary-search.
+  /// comparisons are exact too.
   int nearest_index(double abs_x) const {
+    int i = 0;
+    nearest_indices(std::span<const double>(&abs_x, 1), std::span<int>(&i, 1));
+    return i;
+  }
+
+  /// nearest_index of many values. Rounding every weight of a layer for every candidate
+  /// scheme makes this hot, so each case is a loop the compiler vectorises: small code books
+  /// count midpoints, Fixed code books (levels 0..L) round directly, only the rest (none of
+  /// the supported schemes today) binary-search.
+  void nearest_indices(std::span<const double> abs_x, std::span<int> index) const {
+    const std::size_t n = abs_x.size();
     if (count <= small_count) {
-      int i = 0;
-      for (int m = 0; m + 1 < small_count; ++m) i += midpoint[static_cast<std::size_t>(m)] <= abs_x;  // padded with +inf
-      return std::min(i, count - 1);  // |x| = +inf would also count the padding
+      for (std::size_t i = 0; i < n; ++i) index[i] = 0;
+      for (int m = 0; m + 1 < count; ++m) {
+        const double bound = midpoint[static_cast<std::size_t>(m)];
+        for (std::size_t i = 0; i < n; ++i) index[i] += bound <= abs_x[i] ? 1 : 0;
+      }
+    } else if (consecutive) {
+      const double last = count - 1;
+      for (std::size_t i = 0; i < n; ++i) {
+        const double a = abs_x[i] < last ? abs_x[i] : last;  // NaN and beyond the top: the top level
+        const int whole = static_cast<int>(a);               // floor: a >= 0
+        index[i] = whole + (a - whole >= 0.5 ? 1 : 0);       // a - whole is exact below 2^52
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i)
+        index[i] = static_cast<int>(std::upper_bound(midpoint.begin(), midpoint.begin() + (count - 1), abs_x[i]) -
+                                    midpoint.begin());
     }
-    if (consecutive) {
-      const int last = count - 1;
-      if (!(abs_x < last)) return last;
-      const double whole = std::floor(abs_x);  // abs_x - whole is exact below 2^52
-      return static_cast<int>(whole) + (abs_x - whole >= 0.5 ? 1 : 0);
-    }
-    return static_cast<int>(std::upper_bound(midpoint.begin(), midpoint.begin() + (count - 1), abs_x) - midpoint.begin());
   }
 
   std::uint8_t encode(double x) const {

@@ -7,9 +7,11 @@
 // Why not brute force: encoding a 4096-wide row 100 times per scheme costs 400k roundings per
 // row, i.e. seconds for a 4096 x 4096 layer. Rounding to the nearest level splits the sorted
 // |w| into one bin per level, so with prefix sums of h, h|w| and h w^2 over the sorted row the
-// error of a candidate is a sum over bins, each bin found by a short search: O(bins * log K)
-// per candidate after one radix sort per row (shared by all schemes), and the search stops as
-// soon as clipping alone costs more than the best candidate so far.
+// error of a candidate is a sum over bins. The candidates come in decreasing order, so every bin
+// end only moves down the sorted row: each is walked from where the previous candidate left it
+// (a few steps, predictable branches). That is one radix sort per row (shared by all schemes)
+// plus O(bins + steps walked) per candidate, and the search stops as soon as clipping alone
+// costs more than the best candidate so far.
 #pragma once
 
 #include <algorithm>
@@ -52,70 +54,24 @@ class SortedRow {
   }
 
   double max_abs() const { return abs_.empty() ? 0.0 : abs_.back(); }
+  std::size_t size() const { return abs_.size(); }
 
-  /// Lower bound of weighted_error: the error of the weights at or beyond the largest level,
-  /// sum over |w| >= scale * max_level of h (|w| - scale * max_level)^2. It only grows as the
-  /// scale shrinks, which lets the search stop early.
-  double clipping_error(double scale, int max_level) const {
-    const double top = scale * max_level;
-    const std::size_t lo = static_cast<std::size_t>(std::lower_bound(abs_.begin(), abs_.end(), top) - abs_.begin());
-    return bin_error(lo, abs_.size(), top);
+  /// The number of |w| below `value`, walking from `guess` (an earlier answer for a nearby
+  /// value): the candidate scales come in small steps, so the walks are short and their
+  /// branches predictable, where a binary search per bin mispredicts every other step.
+  std::size_t count_below(double value, std::size_t guess) const {
+    while (guess > 0 && abs_[guess - 1] >= value) --guess;
+    while (guess < abs_.size() && abs_[guess] < value) ++guess;
+    return guess;
   }
 
-  /// sum h (|w| - scale * level(|w|))^2 with level() the rounding of `table` at `scale`.
-  /// A weight exactly on a rounding midpoint may land in the neighbouring bin (the products
-  /// midpoint * scale are rounded); that moves the ranking of candidates by at most one ulp-sized
-  /// term, and the codes themselves are always computed by encode_row.
-  double weighted_error(const RoundingTable& table, double scale) const {
-    const std::size_t n = abs_.size();
-    const int last = table.count - 1;
-    std::array<double, 127> bound{};  // bound[j]: |w| at or beyond it rounds above level j
-    for (int j = 0; j < last; ++j) bound[static_cast<std::size_t>(j)] = table.midpoint[static_cast<std::size_t>(j)] * scale;
-    double error = 0.0;
-    // Visit only the bins that hold weights: find the bin of the next weight, then gallop to
-    // the end of that bin (cheap for the many small bins of an 8-bit code book).
-    for (std::size_t lo = 0; lo < n;) {
-      const int j = bin_of(table, bound, scale, abs_[lo]);
-      const std::size_t hi = j < last ? gallop_lower_bound(lo, bound[static_cast<std::size_t>(j)]) : n;
-      error += bin_error(lo, hi, scale * table.magnitude[static_cast<std::size_t>(j)]);
-      lo = hi;
-    }
-    return error;
-  }
-
- private:
+  /// sum over the sorted positions [lo, hi) of h (|w| - level)^2.
   double bin_error(std::size_t lo, std::size_t hi, double level) const {
     const double s0 = p0_[hi] - p0_[lo], s1 = p1_[hi] - p1_[lo], s2 = p2_[hi] - p2_[lo];
     return s2 - 2.0 * level * s1 + level * level * s0;
   }
 
-  /// Bin of |w| = a: the number of bounds at or below a (bound[j] = midpoint[j] * scale).
-  static int bin_of(const RoundingTable& table, const std::array<double, 127>& bound, double scale, double a) {
-    const int last = table.count - 1;
-    if (table.count <= RoundingTable::small_count) {
-      int j = 0;
-      for (int m = 0; m < last; ++m) j += bound[static_cast<std::size_t>(m)] <= a;
-      return j;
-    }
-    if (table.consecutive) {  // bound[j] = (j + 1/2) * scale: guess, then settle against the bounds
-      int j = static_cast<int>(std::min(static_cast<double>(last), std::floor(a / scale + 0.5)));
-      while (j < last && bound[static_cast<std::size_t>(j)] <= a) ++j;
-      while (j > 0 && bound[static_cast<std::size_t>(j - 1)] > a) --j;
-      return j;
-    }
-    return static_cast<int>(std::upper_bound(bound.begin(), bound.begin() + last, a) - bound.begin());
-  }
-
-  /// First index >= lo whose |w| is >= value, searching outwards from lo (abs_[lo] < value).
-  std::size_t gallop_lower_bound(std::size_t lo, double value) const {
-    const std::size_t n = abs_.size();
-    std::size_t step = 1;
-    while (lo + step < n && abs_[lo + step] < value) step *= 2;
-    const auto first = abs_.begin() + static_cast<std::ptrdiff_t>(lo + step / 2 + 1);
-    const auto last = abs_.begin() + static_cast<std::ptrdiff_t>(std::min(n, lo + step));
-    return static_cast<std::size_t>(std::lower_bound(first, last, value) - abs_.begin());
-  }
-
+ private:
   /// keys_ = (bits of |w|) << 32 | column, ascending: a least-significant-digit radix sort
   /// (|w| as float bits is monotonic in |w|; finite weights need 31 bits, three 11-bit digits).
   void sort_by_magnitude(std::span<const float> weights) {
@@ -141,6 +97,54 @@ class SortedRow {
   std::vector<double> abs_, p0_, p1_, p2_;
 };
 
+/// One code book's rounding bins over a sorted row, for the scales of a search. Bin j holds
+/// the |w| that round to level j: those with exactly j midpoints (times the scale) at or below
+/// them. The bin ends are kept from one scale to the next and moved by SortedRow::count_below.
+class RoundingBins {
+ public:
+  RoundingBins(const RoundingTable& table, const SortedRow& row) : table_(table), row_(row), top_start_(row.size()) {}
+
+  /// sum h (|w| - scale * level(|w|))^2 with level() the rounding of the table at `scale`.
+  /// A weight exactly on a rounding midpoint may land in the neighbouring bin (the products
+  /// midpoint * scale are rounded); that moves the ranking of candidates by at most one
+  /// ulp-sized term, and the codes themselves are always computed by RoundingTable::encode.
+  double weighted_error(double scale) {
+    const int last = table_.count - 1;
+    for (int j = 0; j < last; ++j) {
+      const auto u = static_cast<std::size_t>(j);
+      // The first scale places the ends in one pass over the row (the bounds ascend).
+      const std::size_t guess = placed_ ? end_[u] : (j == 0 ? 0 : end_[u - 1]);
+      end_[u] = row_.count_below(table_.midpoint[u] * scale, guess);
+    }
+    placed_ = true;
+    double error = 0.0;
+    std::size_t lo = 0;
+    for (int j = 0; j <= last; ++j) {
+      const auto u = static_cast<std::size_t>(j);
+      const std::size_t hi = j < last ? end_[u] : row_.size();
+      if (hi > lo) error += row_.bin_error(lo, hi, scale * table_.magnitude[u]);
+      lo = hi;
+    }
+    return error;
+  }
+
+  /// Lower bound of weighted_error: the error of the weights at or beyond the largest level,
+  /// sum over |w| >= scale * max_level of h (|w| - scale * max_level)^2. It only grows as the
+  /// scale shrinks, which lets the search stop early.
+  double clipping_error(double scale, int max_level) {
+    const double top = scale * max_level;
+    top_start_ = row_.count_below(top, top_start_);
+    return row_.bin_error(top_start_, row_.size(), top);
+  }
+
+ private:
+  const RoundingTable& table_;
+  const SortedRow& row_;
+  std::array<std::size_t, 127> end_{};  // end_[j]: one past the last position of bin j
+  bool placed_ = false;
+  std::size_t top_start_;  // the searches start at the largest clip: the top bin is near the end
+};
+
 /// The min_hessian_error scale of a sorted row (same candidates and tie rule as min_squared_error).
 /// Candidates are visited from the largest clip down; once the clipping error alone exceeds the
 /// best error found (with a margin for rounding), no smaller clip can win and the search stops.
@@ -148,14 +152,15 @@ inline float choose_weighted_scale(const CodeBook& book, const RoundingTable& ta
   const double max_abs = row.max_abs();
   const float max_abs_scale = scale_for_clip(max_abs, book.max_level);
   if (max_abs_scale == 0.0f) return 1.0f;
+  RoundingBins bins(table, row);
   float best_scale = max_abs_scale;
-  double best_error = row.weighted_error(table, max_abs_scale);
+  double best_error = bins.weighted_error(max_abs_scale);
   for (int i = 1; i < mse_clip_candidates; ++i) {
     const double clip = max_abs * (mse_clip_candidates - i) / mse_clip_candidates;
     const float scale = scale_for_clip(clip, book.max_level);
     if (scale == 0.0f) break;
-    if (row.clipping_error(scale, book.max_level) > best_error * (1.0 + 1e-9)) break;
-    const double error = row.weighted_error(table, scale);
+    if (bins.clipping_error(scale, book.max_level) > best_error * (1.0 + 1e-9)) break;
+    const double error = bins.weighted_error(scale);
     if (error < best_error) {  // strict: ties keep the larger clip
       best_error = error;
       best_scale = scale;
