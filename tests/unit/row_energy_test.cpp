@@ -1,5 +1,5 @@
-// Unit tests for rmsmp/quantize/detail/row_energy.hpp: sum_n (D X)_in^2 on every path this
-// machine runs, against the same sums computed in double.
+// Unit tests for rmsmp/quantize/detail/row_energy.hpp: SampleEnergy's sum_n (D X)_in^2 on
+// every path this machine runs, against the same sums computed in double.
 #include <catch2/catch.hpp>
 
 #include <Eigen/Core>
@@ -19,8 +19,16 @@ Eigen::VectorXd energy_in_double(const Eigen::MatrixXf& d, const Eigen::MatrixXf
   return (d.cast<double>() * x.cast<double>()).rowwise().squaredNorm();
 }
 
-/// Largest error relative to the row's energy, or to the sum of |terms| when that is larger
-/// than the energy (cancellation): float products over K terms are good to about K ulp.
+using RowMajor = rmsmp::detail::RowMajorMatrixXf;
+
+Eigen::VectorXd energy(const Eigen::MatrixXf& d, const Eigen::MatrixXf& x, cpu::ArchId arch) {
+  const Eigen::Ref<const Eigen::MatrixXf> samples(x);
+  const rmsmp::detail::SampleEnergy meter(samples, arch);
+  return meter(RowMajor(d));
+}
+
+/// Largest error relative to the sum of squared |d| |x| products of the row (what float
+/// rounding is proportional to; it bounds the row's energy from above).
 double worst_relative_error(const Eigen::VectorXd& got, const Eigen::MatrixXf& d, const Eigen::MatrixXf& x) {
   const Eigen::VectorXd want = energy_in_double(d, x);
   const Eigen::VectorXd scale = (d.cast<double>().cwiseAbs() * x.cast<double>().cwiseAbs()).rowwise().squaredNorm();
@@ -33,7 +41,7 @@ double worst_relative_error(const Eigen::VectorXd& got, const Eigen::MatrixXf& d
 
 }  // namespace
 
-TEST_CASE("row_output_energy equals the double-precision sums on every path and ragged shape") {
+TEST_CASE("SampleEnergy equals the double-precision sums on every path and ragged shape") {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   // Rows around the 6-row tile and the 96-row block, samples around the 16-sample panel,
@@ -53,12 +61,12 @@ TEST_CASE("row_output_energy equals the double-precision sums on every path and 
       for (Eigen::Index i = 0; i < d.size(); ++i) d.data()[i] = normal(rng);
       for (Eigen::Index i = 0; i < x.size(); ++i) x.data()[i] = normal(rng);
       if (m > 2) d.row(m / 2).setZero();  // a row that rounds exactly
-      CHECK(worst_relative_error(rmsmp::detail::row_output_energy(d, x, arch), d, x) < 1e-5);
+      CHECK(worst_relative_error(energy(d, x, arch), d, x) < 1e-5);
     }
   }
 }
 
-TEST_CASE("row_output_energy handles extreme magnitudes and empty matrices") {
+TEST_CASE("SampleEnergy handles extreme magnitudes and empty matrices") {
   for (cpu::ArchId arch : {cpu::ArchId::generic, cpu::ArchId::avx2}) {
     if (!cpu::can_run(arch)) continue;
     INFO(cpu::arch_name(arch));
@@ -66,10 +74,18 @@ TEST_CASE("row_output_energy handles extreme magnitudes and empty matrices") {
     d.row(4).setConstant(-1e17f);  // products near 1e32: squares overflow float, not double
     d(7, 299) = 3e-38f;            // a lone tiny error in the last column
     d.row(7).head(299).setZero();
-    CHECK(worst_relative_error(rmsmp::detail::row_output_energy(d, x, arch), d, x) < 1e-5);
-    CHECK(rmsmp::detail::row_output_energy(Eigen::MatrixXf(0, 8), Eigen::MatrixXf::Ones(8, 3), arch).size() == 0);
-    CHECK(rmsmp::detail::row_output_energy(Eigen::MatrixXf::Ones(4, 8), Eigen::MatrixXf(8, 0), arch) == Eigen::VectorXd::Zero(4));
+    CHECK(worst_relative_error(energy(d, x, arch), d, x) < 1e-5);
+    CHECK(energy(Eigen::MatrixXf(0, 8), Eigen::MatrixXf::Ones(8, 3), arch).size() == 0);
+    CHECK(energy(Eigen::MatrixXf::Ones(4, 8), Eigen::MatrixXf(8, 0), arch) == Eigen::VectorXd::Zero(4));
+    // One meter, many blocks of rows (how quantize_layer uses it).
+    Eigen::MatrixXf more = Eigen::MatrixXf::Random(100, 300);
+    const Eigen::Ref<const Eigen::MatrixXf> samples(x);
+    const rmsmp::detail::SampleEnergy meter(samples, arch);
+    CHECK(worst_relative_error(meter(RowMajor(d)), d, x) < 1e-5);
+    CHECK(worst_relative_error(meter(RowMajor(more)), more, x) < 1e-5);
   }
-  CHECK_THROWS_WITH(rmsmp::detail::row_output_energy(Eigen::MatrixXf::Ones(4, 8), Eigen::MatrixXf::Ones(7, 3)),
-                    Catch::Contains("8 columns") && Catch::Contains("7 rows"));
+  const Eigen::MatrixXf x = Eigen::MatrixXf::Ones(7, 3);
+  const Eigen::Ref<const Eigen::MatrixXf> samples(x);
+  CHECK_THROWS_WITH(rmsmp::detail::SampleEnergy(samples)(RowMajor::Ones(4, 8)),
+                    Catch::Contains("8 values") && Catch::Contains("7"));
 }

@@ -8,6 +8,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -15,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "rmsmp/detail/row_panel.hpp"
+#include "rmsmp/detail/row_major.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/pack/packed_codes.hpp"
 #include "rmsmp/quantize/assignment.hpp"
@@ -91,6 +92,8 @@ class MixedRowMatrix {
  public:
   using mix_type = Mix;
   using CodeMatrix = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>;
+  /// The same codes stored row after row (what quantize_layer produces): read without a transpose.
+  using RowMajorCodeMatrix = detail::RowMajorMatrix<std::uint8_t>;
 
   /// Quantizes `weights` (rows = output channels) row by row with the assigned schemes; the
   /// assignment must give each scheme of the compile-time mix exactly its row count.
@@ -112,11 +115,14 @@ class MixedRowMatrix {
       : MixedRowMatrix(schemes_present_in(assignment), weights, assignment, method) {}
 
   /// Rebuilds a matrix from codes and scales (a saved model, a test's extreme values).
-  /// `codes` is rows x cols, one code per element, each < 2^bits of its row's scheme. A static
-  /// mix checks the assignment against its row counts; a dynamic matrix accepts any supported
-  /// schemes (groups in all_schemes order).
+  /// `codes` is rows x cols (a CodeMatrix, a RowMajorCodeMatrix or any uint8 expression), one
+  /// code per element, each < 2^bits of its row's scheme. A static mix checks the assignment
+  /// against its row counts; a dynamic matrix accepts any supported schemes (groups in
+  /// all_schemes order).
+  template <class Codes>
+    requires std::same_as<typename Codes::Scalar, std::uint8_t>
   static MixedRowMatrix from_codes(const RowAssignment& assignment, const std::vector<float>& scales,
-                                   const CodeMatrix& codes) {
+                                   const Eigen::MatrixBase<Codes>& codes) {
     if constexpr (Mix::is_static)
       return from_codes(schemes_checked_against(DynamicRowMix::from<Mix>(), assignment), assignment, scales, codes);
     else
@@ -124,10 +130,10 @@ class MixedRowMatrix {
   }
 
   /// The same for a run-time mix: checked against its row counts, groups in its order.
+  template <class Codes>
+    requires(!Mix::is_static && std::same_as<typename Codes::Scalar, std::uint8_t>)
   static MixedRowMatrix from_codes(const DynamicRowMix& mix, const RowAssignment& assignment,
-                                   const std::vector<float>& scales, const CodeMatrix& codes)
-    requires(!Mix::is_static)
-  {
+                                   const std::vector<float>& scales, const Eigen::MatrixBase<Codes>& codes) {
     return from_codes(schemes_checked_against(mix, assignment), assignment, scales, codes);
   }
 
@@ -238,21 +244,21 @@ class MixedRowMatrix {
     }
   }
 
+  template <class Codes>
   static MixedRowMatrix from_codes(const std::vector<SchemeId>& group_schemes, const RowAssignment& assignment,
-                                   const std::vector<float>& scales, const CodeMatrix& codes) {
+                                   const std::vector<float>& scales, const Eigen::MatrixBase<Codes>& codes) {
     detail::require(scales.size() == assignment.size() && codes.rows() == static_cast<Eigen::Index>(assignment.size()),
                     "mixed-row matrix: assignment, scales and codes disagree on the number of rows");
     MixedRowMatrix m;
     m.init(group_schemes, static_cast<std::size_t>(codes.cols()), assignment);
-    constexpr Eigen::Index panel_rows = 32;
-    detail::RowPanel<std::uint8_t> panel;
-    for (Eigen::Index first = 0; first < codes.rows(); first += panel_rows) {
-      panel.copy_from(codes, first, panel_rows);
-      for (std::size_t i = 0; i < panel.rows(); ++i) {
-        const std::size_t r = static_cast<std::size_t>(first) + i;
-        m.groups_[m.locations_[r].group].append(static_cast<int>(r), scales[r], panel.row(i));
-      }
-    }
+    const auto append_rows = [&](const RowMajorCodeMatrix& rows) {
+      for (std::size_t r = 0; r < assignment.size(); ++r)
+        m.groups_[m.locations_[r].group].append(static_cast<int>(r), scales[r], {rows.data() + r * m.columns_, m.columns_});
+    };
+    if constexpr (std::same_as<Codes, RowMajorCodeMatrix>)
+      append_rows(codes.derived());
+    else
+      append_rows(detail::to_row_major(codes.derived()));
     return m;
   }
 

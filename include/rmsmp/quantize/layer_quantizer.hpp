@@ -2,9 +2,10 @@
 // and calibration inputs in, a MixedRowMatrix with the mix's exact row counts out.
 //
 // Steps (docs/assignment.md has the math and the reasons):
-//   1. H = X X^T / S from the calibration inputs (LayerHessian).
+//   1. diag(H) of H = X X^T / S from the calibration inputs; the whole H only where it is used
+//      (compensation, or more samples than inputs).
 //   2. For every row and every scheme of the mix: the row scale (ScaleMethod), the codes of
-//      plain rounding, and the cost c[i][s] = d^T H d of the rounding error d.
+//      plain rounding, and the cost c[i][s] = d^T H d = ||d X||^2 / S of the rounding error d.
 //   3. The assignment of schemes to rows (AssignmentRule) from the costs.
 //   4. The codes: plain rounding, or error-compensating quantization on the chosen grids.
 #pragma once
@@ -14,11 +15,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "rmsmp/detail/row_panel.hpp"
+#include "rmsmp/detail/row_major.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/quantize/assignment.hpp"
@@ -61,7 +63,7 @@ struct QuantizedLayer {
 
 namespace detail {
 
-using CodeMatrix = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic>;
+using RowMajorCodeMatrix = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 /// The calibration data as quantize_layer_codes reads it, from samples (K x S) or from an
 /// accumulated Hessian. diag(H) is always needed (scale search); the full H only for
@@ -91,39 +93,34 @@ class CalibrationData {
     return hessian_;
   }
 
-  /// d_i^T H d_i for every row of `d`: ||d_i X||^2 / S from the samples when that is cheaper
-  /// (M K S flops against M K^2: S <= K), from H otherwise. Products in float, sums of
-  /// squares in double.
-  Eigen::VectorXd row_errors(const Eigen::MatrixXf& d) const {
-    if (samples_ != nullptr && samples_->cols() <= depth())
-      return row_output_energy(d, *samples_) / static_cast<double>(samples_->cols());
-    if (hessian_float_.size() == 0) hessian_float_ = hessian().cast<float>();
-    Eigen::VectorXd out(d.rows());
-    constexpr Eigen::Index chunk = 256;  // bounds the temporary to chunk x K floats
-    Eigen::MatrixXf product;
-    for (Eigen::Index first = 0; first < d.rows(); first += chunk) {
-      const Eigen::Index count = std::min(chunk, d.rows() - first);
-      product.noalias() = d.middleRows(first, count) * hessian_float_;
-      out.segment(first, count) =
-          product.cast<double>().cwiseProduct(d.middleRows(first, count).cast<double>()).rowwise().sum();
+  /// d_i^T H d_i for every row of `d` (rows x K): ||d_i X||^2 / S from the samples when that is
+  /// cheaper (M K S flops against M K^2: S <= K), from H otherwise. Products in float, sums
+  /// of squares in double.
+  Eigen::VectorXd row_errors(const Eigen::Ref<const RowMajorMatrixXf>& d) const {
+    if (samples_ != nullptr && samples_->cols() <= depth()) {
+      if (!energy_) energy_.emplace(*samples_);
+      return (*energy_)(d) / static_cast<double>(samples_->cols());
     }
-    return out;
+    if (hessian_float_.size() == 0) hessian_float_ = hessian().cast<float>();
+    const RowMajorMatrixXf product = d * hessian_float_;
+    return product.cast<double>().cwiseProduct(d.cast<double>()).rowwise().sum();
   }
 
  private:
   const Eigen::Ref<const Eigen::MatrixXf>* samples_ = nullptr;
   Eigen::VectorXd diagonal_;
-  mutable Eigen::MatrixXd hessian_;       // formed on first use
+  mutable Eigen::MatrixXd hessian_;  // formed on first use
   mutable Eigen::MatrixXf hessian_float_;
+  mutable std::optional<SampleEnergy> energy_;  // packs the samples on first use
 };
 
-/// Rounds columns of weights, each row at its own scale (all rows one scheme): the codes
+/// Rounds rows of weights, each at its own scale, with one scheme: the codes
 /// (RoundingTable::encode's rule) and the rounding errors w - scale * level. The division and
-/// the level search run as separate passes over the column, which the compiler vectorises.
-class ColumnRounder {
+/// the level search run as separate passes over the row, which the compiler vectorises.
+class RowRounder {
  public:
-  ColumnRounder(const RoundingTable& table, const CodeBook& book, Eigen::Index rows)
-      : table_(table), ratio_(static_cast<std::size_t>(rows)), index_(static_cast<std::size_t>(rows)) {
+  RowRounder(const RoundingTable& table, const CodeBook& book, Eigen::Index depth)
+      : table_(table), ratio_(static_cast<std::size_t>(depth)), index_(static_cast<std::size_t>(depth)) {
     for (int i = 0; i < table.count; ++i) {
       const auto u = static_cast<std::size_t>(i);
       const std::uint8_t positive = table.code[u];
@@ -135,20 +132,15 @@ class ColumnRounder {
     }
   }
 
-  void operator()(Eigen::Ref<const Eigen::VectorXf> weights, Eigen::Ref<const Eigen::VectorXf> scales,
-                  Eigen::Ref<Eigen::Matrix<std::uint8_t, Eigen::Dynamic, 1>> codes, Eigen::Ref<Eigen::VectorXf> error) {
-    const std::size_t rows = ratio_.size();
-    const float* w = weights.data();
-    const float* s = scales.data();
-    for (std::size_t r = 0; r < rows; ++r) ratio_[r] = std::fabs(static_cast<double>(w[r]) / static_cast<double>(s[r]));
+  void operator()(std::span<const float> weights, float scale, std::uint8_t* codes, float* error) {
+    const double s = scale;
+    for (std::size_t k = 0; k < weights.size(); ++k) ratio_[k] = std::fabs(static_cast<double>(weights[k]) / s);
     table_.nearest_indices(ratio_, index_);
-    std::uint8_t* c = codes.data();
-    float* e = error.data();
-    for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t k = 0; k < weights.size(); ++k) {
       // Indexed by sign rather than branched on it: the signs of weights are unpredictable.
-      const std::size_t entry = 2 * static_cast<std::size_t>(index_[r]) + (w[r] < 0.0f ? 1 : 0);
-      c[r] = code_[entry];
-      e[r] = w[r] - s[r] * level_[entry];
+      const std::size_t entry = 2 * static_cast<std::size_t>(index_[k]) + (weights[k] < 0.0f ? 1 : 0);
+      codes[k] = code_[entry];
+      error[k] = weights[k] - scale * level_[entry];
     }
   }
 
@@ -162,7 +154,7 @@ class ColumnRounder {
 
 struct LayerCodes {
   LayerQuantizationReport report;
-  CodeMatrix codes;
+  RowMajorCodeMatrix codes;
 };
 
 inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Ref<const Eigen::MatrixXf>& weights,
@@ -171,9 +163,12 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
   require(depth >= 1, "quantize_layer: the weights have no columns");
   require(calibration.depth() == depth, "quantize_layer: the calibration inputs have depth " + std::to_string(calibration.depth()) +
                                        " but the weights have K = " + std::to_string(depth));
-  if (!weights.allFinite())  // whole-matrix scan first: rows are strided in column-major weights
-    for (Eigen::Index r = 0; r < rows; ++r)
-      if (!weights.row(r).allFinite()) fail("quantize_layer: row " + std::to_string(r) + " of the weights contains NaN or infinity");
+  const RowMajorMatrixXf weight_rows = to_row_major(weights);  // the work below goes row by row
+  for (Eigen::Index r = 0; r < rows; ++r)
+    if (!weight_rows.row(r).allFinite()) fail("quantize_layer: row " + std::to_string(r) + " of the weights contains NaN or infinity");
+  const auto weight_row = [&](Eigen::Index r) {
+    return std::span<const float>(weight_rows.data() + r * depth, static_cast<std::size_t>(depth));
+  };
   const std::size_t n = mix.scheme_count();
 
   std::vector<CodeBook> books;
@@ -186,35 +181,37 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
     tables.emplace_back(books.back());
   }
 
-  // Scales: one sort per row serves every scheme's Hessian-weighted search.
+  // Rows go through in blocks: a block's rows are searched, rounded with every scheme, and
+  // their rounding errors measured while in cache. One sort per row serves every scheme's
+  // Hessian-weighted search.
+  constexpr Eigen::Index block_rows = 96;
   const Eigen::VectorXd& importance = calibration.diagonal();
   report.candidate_scales.resize(rows, static_cast<Eigen::Index>(n));
-  constexpr Eigen::Index panel_rows = 16;
-  RowPanel<float> panel;
-  SortedRow sorted;
-  for (Eigen::Index r = 0; r < rows; ++r) {
-    if (r % panel_rows == 0) panel.copy_from(weights, r, panel_rows);
-    const std::span<const float> row = panel.row(static_cast<std::size_t>(r % panel_rows));
-    if (options.scale_method == ScaleMethod::min_hessian_error)
-      sorted.assign(row, std::span<const double>(importance.data(), static_cast<std::size_t>(depth)));
-    for (std::size_t j = 0; j < n; ++j)
-      report.candidate_scales(r, static_cast<Eigen::Index>(j)) =
-          options.scale_method == ScaleMethod::min_hessian_error
-              ? choose_weighted_scale(books[j], tables[j], sorted)
-              : choose_finite_row_scale(books[j], tables[j], row, options.scale_method);
-  }
-
-  // Codes and costs of plain rounding, one scheme at a time (one M x K error matrix alive).
   report.costs.resize(rows, static_cast<Eigen::Index>(n));
-  std::vector<CodeMatrix> scheme_codes(n);
-  Eigen::MatrixXf error(rows, depth);
-  for (std::size_t j = 0; j < n; ++j) {
-    CodeMatrix& codes = scheme_codes[j];
-    codes.resize(rows, depth);
-    const Eigen::VectorXf scales = report.candidate_scales.col(static_cast<Eigen::Index>(j));
-    ColumnRounder round_column(tables[j], books[j], rows);
-    for (Eigen::Index k = 0; k < depth; ++k) round_column(weights.col(k), scales, codes.col(k), error.col(k));
-    report.costs.col(static_cast<Eigen::Index>(j)) = calibration.row_errors(error);
+  std::vector<RowMajorCodeMatrix> scheme_codes(n, RowMajorCodeMatrix(rows, depth));
+  std::vector<RowRounder> rounders;
+  for (std::size_t j = 0; j < n; ++j) rounders.emplace_back(tables[j], books[j], depth);
+  SortedRow sorted;
+  RowMajorMatrixXf error(std::min(block_rows, rows), depth);
+  for (Eigen::Index first = 0; first < rows; first += block_rows) {
+    const Eigen::Index count = std::min(block_rows, rows - first);
+    for (Eigen::Index i = 0; i < count; ++i) {
+      const std::span<const float> row = weight_row(first + i);
+      if (options.scale_method == ScaleMethod::min_hessian_error)
+        sorted.assign(row, std::span<const double>(importance.data(), static_cast<std::size_t>(depth)));
+      for (std::size_t j = 0; j < n; ++j)
+        report.candidate_scales(first + i, static_cast<Eigen::Index>(j)) =
+            options.scale_method == ScaleMethod::min_hessian_error
+                ? choose_weighted_scale(books[j], tables[j], sorted)
+                : choose_finite_row_scale(books[j], tables[j], row, options.scale_method);
+    }
+    for (std::size_t j = 0; j < n; ++j) {
+      const auto column = static_cast<Eigen::Index>(j);
+      for (Eigen::Index i = 0; i < count; ++i)
+        rounders[j](weight_row(first + i), report.candidate_scales(first + i, column),
+                    scheme_codes[j].row(first + i).data(), error.row(i).data());
+      report.costs.col(column).segment(first, count) = calibration.row_errors(error.topRows(count));
+    }
   }
 
   report.assignment = assign_rows(options.rule, mix, report.costs, weights);
@@ -228,17 +225,21 @@ inline LayerCodes quantize_layer_codes(const DynamicRowMix& mix, const Eigen::Re
   }
 
   if (options.compensate) {
-    out.codes = compensated_codes(weights, calibration.hessian(), report.assignment, report.scales, options.compensation);
-    for (Eigen::Index k = 0; k < depth; ++k)
-      for (Eigen::Index r = 0; r < rows; ++r) {
-        const auto i = static_cast<std::size_t>(r);
-        error(r, k) = weights(r, k) - report.scales[i] * static_cast<float>(books[chosen[i]].level[out.codes(r, k)]);
+    out.codes = to_row_major(compensated_codes(weights, calibration.hessian(), report.assignment, report.scales, options.compensation));
+    for (Eigen::Index first = 0; first < rows; first += block_rows) {
+      const Eigen::Index count = std::min(block_rows, rows - first);
+      for (Eigen::Index i = 0; i < count; ++i) {
+        const auto r = static_cast<std::size_t>(first + i);
+        const std::span<const float> w = weight_row(first + i);
+        for (Eigen::Index k = 0; k < depth; ++k)
+          error(i, k) = w[static_cast<std::size_t>(k)] -
+                        report.scales[r] * static_cast<float>(books[chosen[r]].level[out.codes(first + i, k)]);
       }
-    report.output_error = calibration.row_errors(error).sum();
+      report.output_error += calibration.row_errors(error.topRows(count)).sum();
+    }
   } else {
     out.codes.resize(rows, depth);
-    for (Eigen::Index k = 0; k < depth; ++k)
-      for (Eigen::Index r = 0; r < rows; ++r) out.codes(r, k) = scheme_codes[chosen[static_cast<std::size_t>(r)]](r, k);
+    for (Eigen::Index r = 0; r < rows; ++r) out.codes.row(r) = scheme_codes[chosen[static_cast<std::size_t>(r)]].row(r);
     report.output_error = report.assigned_cost;
   }
   return out;

@@ -1,8 +1,9 @@
-// rmsmp/quantize/detail/row_energy.hpp — the output energy ||d_i X||^2 of every row of an error
-// matrix D (M x K) over calibration samples X (K x S).
+// rmsmp/quantize/detail/row_energy.hpp — the output energy ||d_i X||^2 of rows of an error
+// matrix D (rows of K values) over calibration samples X (K x S).
 //
-// quantize_layer needs it once per candidate scheme: three M x K x S products, the largest part
-// of quantizing a layer without compensation. Eigen's float product reaches about half of the
+// quantize_layer needs it for every row and candidate scheme: three M x K x S products, the
+// largest part of quantizing a layer without compensation. It hands over blocks of rows as it
+// rounds them (row-major, still in cache), and X is packed once per layer. Eigen's float product reaches about half of the
 // FMA peak on the project machine (AMD Zen 3); the AVX2 path below is a register-blocked product
 // (6 rows x 16 samples held in 12 accumulators, both operands packed so every load is
 // contiguous) that squares and sums its tiles as it finishes them, so the M x S product is never
@@ -16,24 +17,14 @@
 #include <string>
 #include <vector>
 
+#include "rmsmp/detail/row_major.hpp"
 #include "rmsmp/error.hpp"
 #include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/kernel/cpu/detail/target_region.hpp"
 
 namespace rmsmp::detail {
 
-/// Eigen's product in chunks of rows (the chunk bounds the temporary to chunk x S floats).
-inline Eigen::VectorXd row_output_energy_generic(const Eigen::MatrixXf& d, const Eigen::Ref<const Eigen::MatrixXf>& x) {
-  Eigen::VectorXd out(d.rows());
-  constexpr Eigen::Index chunk = 256;
-  Eigen::MatrixXf product;
-  for (Eigen::Index first = 0; first < d.rows(); first += chunk) {
-    const Eigen::Index count = std::min(chunk, d.rows() - first);
-    product.noalias() = d.middleRows(first, count) * x;
-    out.segment(first, count) = product.cast<double>().rowwise().squaredNorm();
-  }
-  return out;
-}
+using RowMajorMatrixXf = RowMajorMatrix<float>;
 
 }  // namespace rmsmp::detail
 
@@ -88,33 +79,43 @@ inline double squared_norm16(const float* v) {
   return _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
 }
 
-inline Eigen::VectorXd row_output_energy(const Eigen::MatrixXf& d, const Eigen::Ref<const Eigen::MatrixXf>& x) {
-  const Eigen::Index rows = d.rows(), depth = d.cols(), samples = x.cols();
+/// X as panels of 16 samples, [panel][k][16], the last panel padded with zero samples.
+inline std::vector<float> pack_samples(const Eigen::Ref<const Eigen::MatrixXf>& x) {
+  const Eigen::Index depth = x.rows(), samples = x.cols();
   const Eigen::Index panels = (samples + tile_samples - 1) / tile_samples;
-  // X as panels of 16 samples, [panel][k][16], the last panel padded with zero samples.
-  std::vector<float> packed_x(static_cast<std::size_t>(panels * depth * tile_samples), 0.0f);
+  std::vector<float> packed(static_cast<std::size_t>(panels * depth * tile_samples), 0.0f);
   for (Eigen::Index n = 0; n < samples; ++n) {
-    float* panel = packed_x.data() + (n / tile_samples) * depth * tile_samples + n % tile_samples;
+    float* panel = packed.data() + (n / tile_samples) * depth * tile_samples + n % tile_samples;
     for (Eigen::Index k = 0; k < depth; ++k) panel[k * tile_samples] = x(k, n);
   }
-  Eigen::VectorXd out = Eigen::VectorXd::Zero(rows);
-  // The rows of one block as tiles of 6, [tile][k][6] (the last tile padded with zero rows),
-  // and the block's products, [tile][panel][6][2] vectors, accumulated over the depth blocks.
-  // A tile's stride is padded by a cache line: with K a multiple of 1024 it would otherwise be
-  // a multiple of 4 KiB, and packing (which writes every tile for each k) would hit one L1 set.
+  return packed;
+}
+
+/// out[i] = sum_n (D X)_in^2 for the rows of d, X given packed.
+inline void row_energy(const Eigen::Ref<const RowMajorMatrixXf>& d, const std::vector<float>& packed_x, Eigen::Index samples,
+                       Eigen::Ref<Eigen::VectorXd> out) {
+  const Eigen::Index rows = d.rows(), depth = d.cols();
+  const Eigen::Index panels = (samples + tile_samples - 1) / tile_samples;
   constexpr Eigen::Index tiles_per_block = row_block / tile_rows;
-  const Eigen::Index tile_stride = depth * tile_rows + 16;
-  std::vector<float> packed_d(static_cast<std::size_t>(tiles_per_block * tile_stride));
   constexpr Eigen::Index tile_floats = tile_rows * tile_samples;
+  // The rows of one block as tiles of 6, [tile][k][6] (the last tile padded with zero rows),
+  // and the block's products, [tile][panel][6 x 16], accumulated over the depth blocks.
+  std::vector<float> packed_d(static_cast<std::size_t>(tiles_per_block * depth * tile_rows));
   std::vector<float> product(static_cast<std::size_t>(tiles_per_block * panels * tile_floats));
   for (Eigen::Index first = 0; first < rows; first += row_block) {
     const Eigen::Index block = std::min(row_block, rows - first);
     const Eigen::Index tiles = (block + tile_rows - 1) / tile_rows;
-    if (block % tile_rows != 0) std::fill(packed_d.begin(), packed_d.end(), 0.0f);  // zero rows pad the last tile
-    for (Eigen::Index k = 0; k < depth; ++k) {
-      const float* column = d.data() + k * rows + first;
-      for (Eigen::Index i = 0; i < block; ++i)
-        packed_d[static_cast<std::size_t>((i / tile_rows) * tile_stride + k * tile_rows + i % tile_rows)] = column[i];
+    for (Eigen::Index t = 0; t < tiles; ++t) {
+      float* tile = packed_d.data() + t * depth * tile_rows;
+      for (Eigen::Index r = 0; r < tile_rows; ++r) {
+        const Eigen::Index i = t * tile_rows + r;
+        if (i < block) {
+          const float* row = d.data() + (first + i) * d.outerStride();
+          for (Eigen::Index k = 0; k < depth; ++k) tile[k * tile_rows + r] = row[k];
+        } else {
+          for (Eigen::Index k = 0; k < depth; ++k) tile[k * tile_rows + r] = 0.0f;
+        }
+      }
     }
     std::fill(product.begin(), product.end(), 0.0f);
     for (Eigen::Index k0 = 0; k0 < depth; k0 += depth_block) {
@@ -122,8 +123,7 @@ inline Eigen::VectorXd row_output_energy(const Eigen::MatrixXf& d, const Eigen::
       for (Eigen::Index p = 0; p < panels; ++p) {
         const float* panel = packed_x.data() + (p * depth + k0) * tile_samples;
         for (Eigen::Index t = 0; t < tiles; ++t)
-          tile_product(packed_d.data() + t * tile_stride + k0 * tile_rows, panel, span,
-                       product.data() + (t * panels + p) * tile_floats);
+          tile_product(packed_d.data() + (t * depth + k0) * tile_rows, panel, span, product.data() + (t * panels + p) * tile_floats);
       }
     }
     for (Eigen::Index i = 0; i < block; ++i) {
@@ -133,7 +133,6 @@ inline Eigen::VectorXd row_output_energy(const Eigen::MatrixXf& d, const Eigen::
       out[first + i] = sum;
     }
   }
-  return out;
 }
 
 }  // namespace rmsmp::detail::avx2_row_energy
@@ -144,22 +143,49 @@ RMSMP_CPU_TARGET_END
 
 namespace rmsmp::detail {
 
-/// sum_n (D X)_{in}^2 for every row i, on `arch` (generic or avx2; tests force each).
-inline Eigen::VectorXd row_output_energy(const Eigen::MatrixXf& d, const Eigen::Ref<const Eigen::MatrixXf>& x,
-                                         cpu::ArchId arch) {
-  require(d.cols() == x.rows(), "row_output_energy: D has " + std::to_string(d.cols()) + " columns but X has " +
-                                    std::to_string(x.rows()) + " rows");
-  cpu::require_runnable(arch);
+/// sum_n (D X)_in^2 for blocks of rows D, over samples X fixed for the object's lifetime.
+/// Products in float, squares summed in double. The path (generic: Eigen; avx2) is chosen
+/// once; tests force each.
+class SampleEnergy {
+ public:
+  /// `samples` (K x S) must outlive this object.
+  SampleEnergy(const Eigen::Ref<const Eigen::MatrixXf>& samples, cpu::ArchId arch) : samples_(&samples) {
+    cpu::require_runnable(arch);
 #if RMSMP_CPU_X86_KERNELS
-  if (arch != cpu::ArchId::generic && d.rows() > 0 && d.cols() > 0 && x.cols() > 0)
-    return avx2_row_energy::row_output_energy(d, x);  // AVX-512 machines run AVX2 too
+    packed_ = arch != cpu::ArchId::generic && samples.cols() > 0 && samples.rows() > 0;  // AVX-512 machines run AVX2
+    if (packed_) packed_samples_ = avx2_row_energy::pack_samples(samples);
 #endif
-  return row_output_energy_generic(d, x);
-}
+  }
 
-/// The same on the best path this machine runs.
-inline Eigen::VectorXd row_output_energy(const Eigen::MatrixXf& d, const Eigen::Ref<const Eigen::MatrixXf>& x) {
-  return row_output_energy(d, x, cpu::can_run(cpu::ArchId::avx2) ? cpu::ArchId::avx2 : cpu::ArchId::generic);
-}
+  /// On the best path this machine runs.
+  explicit SampleEnergy(const Eigen::Ref<const Eigen::MatrixXf>& samples)
+      : SampleEnergy(samples, cpu::can_run(cpu::ArchId::avx2) ? cpu::ArchId::avx2 : cpu::ArchId::generic) {}
+
+  /// One value per row of `d` (rows x K).
+  Eigen::VectorXd operator()(const Eigen::Ref<const RowMajorMatrixXf>& d) const {
+    require(d.cols() == samples_->rows(), "row energy: the rows have " + std::to_string(d.cols()) + " values but the samples have " +
+                                              std::to_string(samples_->rows()));
+    Eigen::VectorXd out = Eigen::VectorXd::Zero(d.rows());
+#if RMSMP_CPU_X86_KERNELS
+    if (packed_) {
+      avx2_row_energy::row_energy(d, packed_samples_, samples_->cols(), out);
+      return out;
+    }
+#endif
+    constexpr Eigen::Index chunk = 256;  // bounds the temporary to chunk x S floats
+    Eigen::MatrixXf product;
+    for (Eigen::Index first = 0; first < d.rows(); first += chunk) {
+      const Eigen::Index count = std::min(chunk, d.rows() - first);
+      product.noalias() = d.middleRows(first, count) * *samples_;
+      out.segment(first, count) = product.cast<double>().rowwise().squaredNorm();
+    }
+    return out;
+  }
+
+ private:
+  const Eigen::Ref<const Eigen::MatrixXf>* samples_;
+  bool packed_ = false;
+  std::vector<float> packed_samples_;
+};
 
 }  // namespace rmsmp::detail
