@@ -92,19 +92,22 @@ AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padde
   return buf;
 }
 
+/// level_scratch: tile_rows * blocks * 64 bytes, 64-byte aligned, for the SIMD kernels'
+/// expanded nibble levels.
 inline void group_dots(Kernel kernel, const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x, std::uint32_t* out) {
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
+                       std::uint8_t* level_scratch, std::uint32_t* out) {
   switch (kernel) {
 #if RMSMP_CPU_X86_KERNELS
     case Kernel::avx2:
-      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, max_x, out);
+      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, max_x, level_scratch, out);
       return;
     case Kernel::avx512_vnni:
-      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
+      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, level_scratch, out);
       return;
 #endif
     case Kernel::avx512_vnni_emulated:
-      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
+      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, level_scratch, out);
       return;
     case Kernel::generic:
       generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
@@ -196,6 +199,7 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   // Computes every output of tiles [first, last), with its own scratch.
   auto run_tiles = [&](std::size_t first, std::size_t last) {
     std::vector<std::uint32_t> dots(tile_rows * panel);
+    AlignedBytes level_scratch(tile_rows * Kp);
     for (std::size_t n0 = 0; n0 < N; n0 += panel) {
       const std::size_t cols = std::min(panel, N - n0);
       std::size_t group_first = 0;  // number of the group's first tile
@@ -204,7 +208,8 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
         for (std::size_t t = begin; t < end; ++t) {
           const std::size_t i0 = (t - group_first) * tile_rows;
           const std::size_t count = std::min(tile_rows, g.rows - i0);
-          group_dots(kernel, g, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, dots.data());
+          group_dots(kernel, g, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, level_scratch.data(),
+                     dots.data());
           // The output stage stays scalar, one output at a time: Y is column-major, so a row's
           // outputs are M apart, and the pipeline's per-row parameters and int64
           // requantization gain nothing from SSE2 batches (measured: a separate xsimd pass
