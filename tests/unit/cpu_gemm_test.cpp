@@ -478,3 +478,70 @@ TEST_CASE("tiles are split between threads by cost into contiguous chunks", "[cp
     }
   }
 }
+
+TEST_CASE("int16 partial sums: the longest chunk of blocks the levels and activations allow", "[cpu]") {
+  // Each block adds two vpmaddubsw pair sums (one per 32-byte vector) into every int16 lane,
+  // each at most 2 * max_level * max_x: a chunk may hold the most pair sums whose worst case
+  // stays within 32767, and one more block must not fit.
+  for (SchemeId s : all_schemes)
+    for (int max_x : {15, 255}) {
+      const int L = make_codebook(s).max_level;
+      CAPTURE(display_name(s), max_x);
+      const auto chunk = static_cast<long>(cpu::detail::int16_chunk_blocks(L, max_x));
+      REQUIRE(2 * chunk * 2 * L * max_x <= 32767);
+      REQUIRE(2 * (chunk + 1) * 2 * L * max_x > 32767);
+    }
+  // Both sides of the bound are among the supported schemes with 8-bit activations.
+  REQUIRE(cpu::detail::int16_chunk_blocks(make_codebook(Fixed<4>::id).max_level, 255) >= 1);
+  REQUIRE(cpu::detail::int16_chunk_blocks(make_codebook(PoT<4>::id).max_level, 255) == 0);
+}
+
+TEST_CASE("extreme levels and activations over several int16 chunks, on both sides of the bound", "[cpu]") {
+  const auto archs = paths_under_test();
+  // Chunks of 1 (Fixed-6), 2 (Fixed-5), 4 (Fixed-4, SP2-4: 8 * 4080 = 32640, the closest to
+  // 32767) and 8 blocks (PoT-3) with 8-bit activations; Fixed-7, PoT-4 (0: int32 after every
+  // product) and Fixed-8 (widened) beside them in the same matrix. With 4-bit activations
+  // PoT-4 and Fixed-8 take chunks too.
+  const SchemeId schemes[] = {Fixed<4>::id, Fixed<5>::id, Fixed<6>::id, Fixed<7>::id,
+                              Fixed<8>::id, SP2<4>::id,   PoT<3>::id,   PoT<4>::id};
+  for (int K : {64 * 9 + 17, 1024})
+    for (int rows_per_scheme : {3, 5}) {  // less than a 4-row tile, and a tile plus one row
+      CAPTURE(K, rows_per_scheme);
+      RowAssignment a;
+      for (SchemeId s : schemes) a.insert(a.end(), static_cast<std::size_t>(rows_per_scheme), s);
+      CodeMatrix codes(static_cast<Eigen::Index>(a.size()), K);
+      Eigen::Index row = 0;
+      for (SchemeId s : schemes) {
+        const CodeBook book = make_codebook(s);
+        int max_code = 0;
+        while (book.level[static_cast<std::size_t>(max_code)] != book.max_level) ++max_code;
+        const auto plus = static_cast<std::uint8_t>(max_code), minus = static_cast<std::uint8_t>(max_code | book.sign_bit());
+        codes.row(row++).setConstant(plus);   // every pair sum at +2 * L * max_x
+        codes.row(row++).setConstant(minus);  // and at -2 * L * max_x
+        for (int r = 2; r < rows_per_scheme; ++r, ++row)
+          for (int k = 0; k < K; ++k) codes(row, k) = uniform(rng, 0, 1) != 0 ? plus : minus;
+      }
+      const auto w = MixedRowMatrix<>::from_codes(a, std::vector<float>(a.size(), 1.0f), codes);
+      for (int N : {1, 5, 9}) {  // one column (no expansion), then expanded levels and column tails
+        CAPTURE(N);
+        auto constant = [&](auto value, ActivationParams p) {
+          using T = decltype(value);
+          return Activations<T>{Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>::Constant(K, N, value), p};
+        };
+        auto near_max = [&](ActivationParams p) {  // the largest two codes
+          auto x = constant(std::uint8_t{0}, p);
+          const int hi = activation_max<std::uint8_t>(p.bits);
+          for (int n = 0; n < N; ++n)
+            for (int k = 0; k < K; ++k) x.values(k, n) = static_cast<std::uint8_t>(uniform(rng, hi - 1, hi));
+          return x;
+        };
+        // Offset-binary 255 (or 15) everywhere: the kernels' largest products.
+        expect_same_as_reference(archs, w, constant(std::uint8_t{255}, {1.0f, 0, 8}), OutputPipeline<>{});
+        expect_same_as_reference(archs, w, constant(std::uint8_t{255}, {1.0f, 255, 8}), OutputPipeline<>{});
+        expect_same_as_reference(archs, w, constant(std::int8_t{127}, {1.0f, -128, 8}), OutputPipeline<>{});
+        expect_same_as_reference(archs, w, constant(std::uint8_t{15}, {1.0f, 0, 4}), OutputPipeline<>{});
+        expect_same_as_reference(archs, w, near_max({1.0f, 3, 8}), OutputPipeline<>{});
+        expect_same_as_reference(archs, w, near_max({1.0f, 0, 4}), OutputPipeline<>{});
+      }
+    }
+}

@@ -92,19 +92,25 @@ AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padde
   return buf;
 }
 
+/// Rows per work item (a tile): the register tiles of the SIMD kernels have this many rows.
+inline constexpr std::size_t tile_rows = 4;
+
+/// level_scratch: tile_rows * blocks * 64 bytes, 64-byte aligned, for the SIMD kernels'
+/// expanded nibble levels.
 inline void group_dots(Kernel kernel, const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x, std::uint32_t* out) {
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
+                       std::uint8_t* level_scratch, std::uint32_t* out) {
   switch (kernel) {
 #if RMSMP_CPU_X86_KERNELS
     case Kernel::avx2:
-      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, max_x, out);
+      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, max_x, level_scratch, out);
       return;
     case Kernel::avx512_vnni:
-      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
+      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, level_scratch, out);
       return;
 #endif
     case Kernel::avx512_vnni_emulated:
-      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
+      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, level_scratch, out);
       return;
     case Kernel::generic:
       generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
@@ -126,7 +132,8 @@ inline int threads_for(int threads, std::size_t tiles, double multiply_adds, std
 
 /// Relative cost of one tile (4 rows x all of K) of group g on `kernel`, for splitting the
 /// tiles between threads: AVX2 runs 8-bit levels with 8-bit activations through the
-/// widening products, about twice the work of vpmaddubsw (rmsmp_fixed8 vs rmsmp_fixed4 in
+/// widening products, about twice the cycles of the vpmaddubsw groups, PoT-4 and Fixed-4
+/// alike, with or without int16 partial sums (rmsmp_gemm_calls per scheme in
 /// docs/benchmarks.md); every other kernel does the same work per row for every group.
 inline double tile_cost(Kernel kernel, const PackedGroup& g, int max_x) {
   return kernel == Kernel::avx2 && !pairs_fit_int16(g.max_level, max_x) ? 2.0 : 1.0;
@@ -160,6 +167,43 @@ inline std::size_t panel_columns(std::size_t padded_k) {
   return std::max<std::size_t>(4, panel_bytes / padded_k / 4 * 4);
 }
 
+/// The output stage of one tile: y(row, n0 + n) = pipeline(dot - zero-point correction) for
+/// its rows [i0, i0 + count) of group g, from dots[r * cols + n]. Rows: the row count as a
+/// template parameter for a full tile, so that its per-row values stay in registers, or 0
+/// for `count` rows known only at run time.
+///
+/// Scalar, one output at a time: Y is column-major, so a row's outputs are M apart, and the
+/// pipeline's per-row parameters and int64 requantization gain nothing from SSE2 batches
+/// (measured: a separate xsimd pass for the correction alone cost 8 % more instructions on
+/// K = 64). Column by column: the tile's rows of one column usually share a cache line of Y,
+/// while a row's outputs each take their own line (row by row, the lines of a panel fell out
+/// of L1 before the next row came back to them: 47 % of the time on 128x64x784).
+template <std::size_t Rows, class Pipeline>
+void store_tile_outputs(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint32_t* dots,
+                        std::size_t cols, std::uint32_t zpu, const Pipeline& pipeline,
+                        const OutputView<typename Pipeline::output_type>& y, std::size_t n0) {
+  constexpr std::size_t most_rows = Rows == 0 ? tile_rows : Rows;
+  const std::size_t rows = Rows == 0 ? count : Rows;
+  // Zero-initialised only to keep GCC's -Wmaybe-uninitialized quiet for Rows = 0.
+  int row_of[most_rows] = {};
+  std::uint32_t correction[most_rows] = {};
+  typename Pipeline::output_type* out[most_rows] = {};  // y(row_of[r], n0)
+  for (std::size_t r = 0; r < rows; ++r) {
+    row_of[r] = g.original_rows[i0 + r];
+    correction[r] = zpu * static_cast<std::uint32_t>(g.row_sums[i0 + r]);
+    out[r] = &y(row_of[r], static_cast<int>(n0));
+  }
+  const auto stride = static_cast<std::size_t>(y.column_stride);
+  for (std::size_t n = 0; n < cols; ++n)
+#pragma GCC unroll 4
+    for (std::size_t r = 0; r < rows; ++r) {
+      // Exact: the contract guarantees the true sum fits in int32, so the value modulo 2^32
+      // names it uniquely.
+      const auto acc = static_cast<std::int32_t>(dots[r * cols + n] - correction[r]);
+      out[r][n * stride] = pipeline.apply(acc, row_of[r]);
+    }
+}
+
 /// The kernel. The activations are swept in panels of columns (panel_columns); with a pool,
 /// the tiles (4 rows of one group, numbered across the groups in order) are split into
 /// contiguous chunks of about equal cost, one per thread. Every output is computed by one
@@ -190,12 +234,12 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   const int max_x = x.params.bits == 4 ? 15 : 255;
   const std::size_t panel = std::min(N, panel_columns(Kp));
 
-  constexpr std::size_t tile_rows = 4;
   auto tiles_of = [](const PackedGroup& g) { return (g.rows + tile_rows - 1) / tile_rows; };
 
   // Computes every output of tiles [first, last), with its own scratch.
   auto run_tiles = [&](std::size_t first, std::size_t last) {
     std::vector<std::uint32_t> dots(tile_rows * panel);
+    AlignedBytes level_scratch(tile_rows * Kp);
     for (std::size_t n0 = 0; n0 < N; n0 += panel) {
       const std::size_t cols = std::min(panel, N - n0);
       std::size_t group_first = 0;  // number of the group's first tile
@@ -204,21 +248,12 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
         for (std::size_t t = begin; t < end; ++t) {
           const std::size_t i0 = (t - group_first) * tile_rows;
           const std::size_t count = std::min(tile_rows, g.rows - i0);
-          group_dots(kernel, g, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, dots.data());
-          // The output stage stays scalar, one output at a time: Y is column-major, so a row's
-          // outputs are M apart, and the pipeline's per-row parameters and int64
-          // requantization gain nothing from SSE2 batches (measured: a separate xsimd pass
-          // for the correction alone cost 8 % more instructions on K = 64).
-          for (std::size_t r = 0; r < count; ++r) {
-            const int row = g.original_rows[i0 + r];
-            const std::uint32_t correction = zpu * static_cast<std::uint32_t>(g.row_sums[i0 + r]);
-            for (std::size_t n = 0; n < cols; ++n) {
-              // Exact: the contract guarantees the true sum fits in int32, so the value modulo
-              // 2^32 names it uniquely.
-              const auto acc = static_cast<std::int32_t>(dots[r * cols + n] - correction);
-              y(row, static_cast<int>(n0 + n)) = pipeline.apply(acc, row);
-            }
-          }
+          group_dots(kernel, g, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, level_scratch.data(),
+                     dots.data());
+          if (count == tile_rows)
+            store_tile_outputs<tile_rows>(g, i0, count, dots.data(), cols, zpu, pipeline, y, n0);
+          else
+            store_tile_outputs<0>(g, i0, count, dots.data(), cols, zpu, pipeline, y, n0);
         }
         group_first += tiles_of(g);
       }

@@ -6,7 +6,9 @@
 // Without GCC/Clang on x86 this header declares nothing (RMSMP_CPU_X86_KERNELS == 0).
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 
@@ -19,6 +21,17 @@ namespace rmsmp::cpu::detail {
 /// vpmaddubsw-style u8 x s8 pair sums stay exact (no int16 saturation) for this group and
 /// these activations: 2 * max_level * max_x <= 32767.
 constexpr bool pairs_fit_int16(int max_level, int max_x) { return 2 * max_level * max_x <= 32767; }
+
+/// How many blocks of 64 columns an int16 lane can sum exactly for this group and these
+/// activations (0: not even one). Each block adds two vpmaddubsw pair sums into every lane
+/// (one per 32-byte vector), each at most 2 * max_level * max_x in magnitude.
+/// Fixed-4 with 8-bit activations: 32767 / 3570 = 9 pair sums, 4 blocks; PoT-4 (level 64): 0.
+constexpr std::size_t int16_chunk_blocks(int max_level, int max_x) {
+  constexpr int pair_sums_per_block = 2;
+  const int pair_sum = 2 * max_level * max_x;
+  if (pair_sum == 0) return std::size_t{1} << 20;  // all products 0: any length
+  return static_cast<std::size_t>(32767 / pair_sum / pair_sums_per_block);
+}
 
 }  // namespace rmsmp::cpu::detail
 
@@ -43,6 +56,14 @@ template <>
 struct operand<true> {
   using type = __m256i;
 };
+
+/// 32 bytes of nibbles -> int8 levels: v = 0 from the low nibbles (columns j), v = 1 from
+/// the high nibbles (columns j + 32) of a packed block.
+inline __m256i nibble_levels_int8(const std::uint8_t* w, const __m256i& table, int v) {
+  __m256i bytes = _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
+  if (v == 1) bytes = _mm256_srli_epi16(bytes, 4);
+  return _mm256_shuffle_epi8(table, _mm256_and_si256(bytes, _mm256_set1_epi8(0x0F)));
+}
 
 /// The AVX2 block operations for tile_kernel.inc: a block of 64 columns is two 32-byte
 /// vectors. Maddubs: products through vpmaddubsw (exact only when pairs_fit_int16); otherwise
@@ -83,12 +104,8 @@ struct ops {
 
   static activation_vec activations(const std::uint8_t* x, int v) { return operand<false>(x + 32 * v); }
 
-  /// 32 bytes of nibbles -> int8 levels: v = 0 from the low nibbles (columns j), v = 1 from
-  /// the high nibbles (columns j + 32) of a packed block.
   static level_vec nibble_levels(const std::uint8_t* w, const table_type& table, int v) {
-    __m256i bytes = _mm256_load_si256(reinterpret_cast<const __m256i*>(w));
-    if (v == 1) bytes = _mm256_srli_epi16(bytes, 4);
-    const __m256i levels = _mm256_shuffle_epi8(table, _mm256_and_si256(bytes, _mm256_set1_epi8(0x0F)));
+    const __m256i levels = nibble_levels_int8(w, table, v);
     if constexpr (Maddubs)
       return levels;
     else
@@ -97,6 +114,11 @@ struct ops {
   }
 
   static level_vec byte_levels(const std::uint8_t* w, int v) { return operand<true>(w + 32 * v); }
+
+  static void expand_nibbles(const std::uint8_t* w, const table_type& table, std::uint8_t* out) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out), nibble_levels_int8(w, table, 0));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out + 32), nibble_levels_int8(w, table, 1));
+  }
 
   static vec zero() { return _mm256_setzero_si256(); }
 
@@ -128,17 +150,38 @@ struct ops {
   }
 };
 
+/// vpmaddubsw results added in int16 lanes (vpaddw) for a chunk of int16_chunk_blocks
+/// blocks, then widened into int32 accumulators (vpmaddwd(ones)) once per chunk: one multiply
+/// per 32 products instead of two. Exact when int16_chunk_blocks >= 1. The tile's 8 int32
+/// accumulators may live on the stack: they are touched once per chunk.
+struct int16_sum_ops : ops<true> {
+  using vec = __m256i;  // int16 lanes
+  using wide_vec = __m256i;
+  static wide_vec wide_zero() { return _mm256_setzero_si256(); }
+  static vec dot_accumulate(vec acc, const activation_vec& x, const level_vec& w) {
+    // Int16 lanes wrap (vpaddw): int16_chunk_blocks keeps every partial sum in range.
+    return _mm256_add_epi16(acc, _mm256_maddubs_epi16(x, w));
+  }
+  static wide_vec widen(wide_vec acc, vec partial) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(partial, _mm256_set1_epi16(1)));
+  }
+};
+
 #include "rmsmp/kernel/cpu/detail/tile_kernel.inc"
 
 /// Rows [i0, i0 + count) of a group (count <= 4) against `cols` activation columns:
 /// out[r * cols + n] = raw dot product mod 2^32 (no zero-point correction). max_x: the
-/// largest activation (255, or 15 for 4-bit activations) decides whether vpmaddubsw is exact.
+/// largest activation (255, or 15 for 4-bit activations) decides, with the group's largest
+/// level, which products are exact. level_scratch: 4 * blocks * 64 bytes, 64-byte aligned.
 inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x, std::uint32_t* out) {
-  if (pairs_fit_int16(g.max_level, max_x))
-    group_dots_with<ops<true>>(g, i0, count, x, x_stride, cols, blocks, out);
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
+                       std::uint8_t* level_scratch, std::uint32_t* out) {
+  if (const std::size_t chunk = int16_chunk_blocks(g.max_level, max_x); chunk >= 1)
+    group_dots_with<int16_sum_ops>(g, i0, count, x, x_stride, cols, blocks, chunk, level_scratch, out);
+  else if (pairs_fit_int16(g.max_level, max_x))
+    group_dots_with<ops<true>>(g, i0, count, x, x_stride, cols, blocks, blocks, level_scratch, out);
   else
-    group_dots_with<ops<false>>(g, i0, count, x, x_stride, cols, blocks, out);
+    group_dots_with<ops<false>>(g, i0, count, x, x_stride, cols, blocks, blocks, level_scratch, out);
 }
 
 }  // namespace rmsmp::cpu::detail::avx2_impl

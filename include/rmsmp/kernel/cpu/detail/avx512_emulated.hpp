@@ -10,7 +10,9 @@
 // scalar loop per instruction): for tests only.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 
@@ -133,8 +135,10 @@ using ops = avx512_vnni_ops<emulated_instructions>;
 
 /// As avx512_vnni_impl::group_dots, on emulated instructions.
 inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, std::uint32_t* out) {
-  group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, out);
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, std::uint8_t* level_scratch,
+                       std::uint32_t* out) {
+  // vpdpbusd accumulates in int32 lanes: no chunks.
+  group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, blocks, level_scratch, out);
 }
 
 }  // namespace rmsmp::cpu::detail::avx512_vnni_emulated_impl

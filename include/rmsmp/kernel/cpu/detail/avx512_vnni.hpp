@@ -8,7 +8,9 @@
 // Without GCC/Clang on x86 this header declares nothing (RMSMP_CPU_X86_KERNELS == 0).
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 
@@ -64,9 +66,12 @@ using ops = avx512_vnni_ops<native_instructions>;
 
 /// Rows [i0, i0 + count) of a group (count <= 4) against `cols` activation columns:
 /// out[r * cols + n] = raw dot product mod 2^32 (no zero-point correction).
+/// level_scratch: 4 * blocks * 64 bytes, 64-byte aligned.
 inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, std::uint32_t* out) {
-  group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, out);
+                       std::size_t x_stride, std::size_t cols, std::size_t blocks, std::uint8_t* level_scratch,
+                       std::uint32_t* out) {
+  // vpdpbusd accumulates in int32 lanes: no chunks.
+  group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, blocks, level_scratch, out);
 }
 
 }  // namespace rmsmp::cpu::detail::avx512_vnni_impl
