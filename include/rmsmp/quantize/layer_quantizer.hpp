@@ -63,7 +63,7 @@ struct QuantizedLayer {
 
 namespace detail {
 
-using RowMajorCodeMatrix = Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMajorCodeMatrix = RowMajorMatrix<std::uint8_t>;  // the same type as MixedRowMatrix<>::RowMajorCodeMatrix
 
 /// The calibration data as quantize_layer_codes reads it, from samples (K x S) or from an
 /// accumulated Hessian. diag(H) is always needed (scale search); the full H only for

@@ -3,11 +3,12 @@
 //
 // quantize_layer needs it for every row and candidate scheme: three M x K x S products, the
 // largest part of quantizing a layer without compensation. It hands over blocks of rows as it
-// rounds them (row-major, still in cache), and X is packed once per layer. Eigen's float product reaches about half of the
-// FMA peak on the project machine (AMD Zen 3); the AVX2 path below is a register-blocked product
-// (6 rows x 16 samples held in 12 accumulators, both operands packed so every load is
-// contiguous) that squares and sums its tiles as it finishes them, so the M x S product is never
-// written out. Both paths multiply in float and sum squares in double; they agree to float
+// rounds them (row-major, still in cache), and X is packed once per layer. Eigen's float
+// product reaches about half of the FMA peak on the project machine (AMD Zen 3; bm_cost_product
+// in bench/assign_bench.cpp, docs/assignment.md section 6); the AVX2 path below is a
+// register-blocked product (6 rows x 16 samples held in 12 accumulators, both operands packed
+// so every load is contiguous) that squares and sums its tiles as it finishes them, so the
+// M x S product is never written out. Both paths multiply in float and sum squares in double; they agree to float
 // rounding, not bit for bit (the order of the float sums differs), which is all the costs need.
 #pragma once
 
