@@ -81,6 +81,16 @@ inline bool os_saves_zmm_state() {
 }
 #endif
 
+/// A hint to bring the cache line at p into the caches ahead of its use; nothing where the
+/// compiler has no prefetch builtin. Never faults, whatever p points to.
+inline void prefetch(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p);
+#else
+  (void)p;
+#endif
+}
+
 }  // namespace detail
 
 inline constexpr std::array<ArchId, 3> all_archs = {ArchId::generic, ArchId::avx2, ArchId::avx512_vnni};

@@ -130,13 +130,20 @@ inline int threads_for(int threads, std::size_t tiles, double multiply_adds, std
   return limit < 1 ? 1 : static_cast<int>(limit);
 }
 
-/// Relative cost of one tile (4 rows x all of K) of group g on `kernel`, for splitting the
-/// tiles between threads: AVX2 runs 8-bit levels with 8-bit activations through the
-/// widening products, about twice the cycles of the vpmaddubsw groups, PoT-4 and Fixed-4
-/// alike, with or without int16 partial sums (rmsmp_gemm_calls per scheme in
-/// docs/benchmarks.md); every other kernel does the same work per row for every group.
-inline double tile_cost(Kernel kernel, const PackedGroup& g, int max_x) {
-  return kernel == Kernel::avx2 && !pairs_fit_int16(g.max_level, max_x) ? 2.0 : 1.0;
+/// Relative cost of one tile (4 rows x all of K) of group g against `cols` columns on
+/// `kernel`, for splitting the tiles between threads. Only AVX2's costs differ by group; they
+/// are the times per call of all-Fixed-4, all-PoT-4 and all-Fixed-8 rows, relative to
+/// Fixed-4 (`rmsmp_gemm_calls 4096 4096 64 20 1 fixed4|pot4|fixed8`, docs/benchmarks.md):
+/// int16 partial sums (Fixed-4, SP2-4, any level with 4-bit activations) 1; vpmaddubsw with a
+/// vpmaddwd per product (PoT-4: level 64) 1.3; the widening products (Fixed-8 with 8-bit
+/// activations) 2.1. With fewer columns than two column tiles (GEMV) the kernel streams the
+/// weights once and the bytes count: 2 for 8-bit rows, 1 for nibble rows. Every other
+/// kernel does the same work per row for every group.
+inline double tile_cost(Kernel kernel, const PackedGroup& g, int max_x, std::size_t cols) {
+  if (kernel != Kernel::avx2) return 1.0;
+  if (cols < 2 * avx2_tile_cols) return g.nibbles ? 1.0 : 2.0;
+  if (int16_chunk_blocks(g.max_level, max_x) >= 1) return 1.0;
+  return pairs_fit_int16(g.max_level, max_x) ? 1.3 : 2.1;
 }
 
 /// Splits `costs.size()` tiles into `parts` contiguous chunks of about equal total cost:
@@ -261,7 +268,7 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   };
 
   std::vector<double> costs;
-  for (const PackedGroup& g : w.groups()) costs.insert(costs.end(), tiles_of(g), tile_cost(kernel, g, max_x));
+  for (const PackedGroup& g : w.groups()) costs.insert(costs.end(), tiles_of(g), tile_cost(kernel, g, max_x, N));
   const std::size_t tiles = costs.size();
   const int parts = pool == nullptr ? 1
                                     : threads_for(pool->size(), tiles,

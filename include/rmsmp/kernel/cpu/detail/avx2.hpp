@@ -33,6 +33,10 @@ constexpr std::size_t int16_chunk_blocks(int max_level, int max_x) {
   return static_cast<std::size_t>(32767 / pair_sum / pair_sums_per_block);
 }
 
+/// Activation columns of the AVX2 register tile (4 rows x 2 columns). From two full column
+/// tiles on, the kernel expands nibble levels to bytes once per tile of rows.
+inline constexpr std::size_t avx2_tile_cols = 2;
+
 }  // namespace rmsmp::cpu::detail
 
 #if RMSMP_CPU_X86_KERNELS
@@ -46,6 +50,23 @@ namespace rmsmp::cpu::detail::avx2_impl {
 struct widened {
   __m256i low, high;
 };
+
+/// acc + p in 16-bit (Lanes = 'w', vpaddw) or 32-bit (Lanes = 'd', vpaddd) lanes, written
+/// into acc's own register. The same sum as _mm256_add_epi16/32, as one instruction the
+/// compiler cannot reassociate: from the intrinsics, GCC 12 summed the products of a step
+/// first, put each new sum in a fresh register and copied it back to the accumulator's (8
+/// copies per step of the 4 x 2 tile) and spilled one accumulator; tied this way the inner
+/// loop is loads, multiplies and adds only (fastest call of rmsmp_gemm_calls 512 4608 196 mix
+/// 7.0 ms instead of 7.4 ms, docs/benchmarks.md).
+template <char Lanes>
+inline __m256i add_in_place(__m256i acc, __m256i p) {
+  static_assert(Lanes == 'w' || Lanes == 'd', "add_in_place: 'w' (int16 lanes) or 'd' (int32 lanes)");
+  if constexpr (Lanes == 'w')
+    asm("vpaddw %[p], %[a], %[a]" : [a] "+x"(acc) : [p] "x"(p));
+  else
+    asm("vpaddd %[p], %[a], %[a]" : [a] "+x"(acc) : [p] "x"(p));
+  return acc;
+}
 
 /// What vpmaddubsw multiplies (bytes in one vector) or vpmaddwd (bytes widened to two).
 template <bool Maddubs>
@@ -79,7 +100,7 @@ struct ops {
   // vpmaddubsw: 8 accumulators + 2 activation vectors + 1 level vector + 3 constants (table,
   // 0x0F, ones) + 2 temporaries; widened: 8 + 4 + 2 + 2 temporaries. Of 16 ymm registers.
   static constexpr int tile_rows = 4;
-  static constexpr int tile_cols = 2;
+  static constexpr int tile_cols = static_cast<int>(avx2_tile_cols);
 
   /// The 16-entry level table in both 128-bit lanes (vpshufb looks up within each lane).
   static table_type table(const std::array<std::int8_t, 16>& levels) {
@@ -126,7 +147,8 @@ struct ops {
     if constexpr (Maddubs) {
       // vpmaddubsw SATURATES each pair x0*w0 + x1*w1 to int16: exact only when
       // 2 * max|w| * max x <= 32767 (|level| <= 64 with 8-bit x; any level with 4-bit x).
-      return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1)));
+      const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), _mm256_set1_epi16(1));
+      return add_in_place<'d'>(acc, p);
     } else {
       // Exact for every value: each int16 pair sum is at most 2 * 255 * 128.
       return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(x.low, w.low), _mm256_madd_epi16(x.high, w.high)));
@@ -160,7 +182,7 @@ struct int16_sum_ops : ops<true> {
   static wide_vec wide_zero() { return _mm256_setzero_si256(); }
   static vec dot_accumulate(vec acc, const activation_vec& x, const level_vec& w) {
     // Int16 lanes wrap (vpaddw): int16_chunk_blocks keeps every partial sum in range.
-    return _mm256_add_epi16(acc, _mm256_maddubs_epi16(x, w));
+    return add_in_place<'w'>(acc, _mm256_maddubs_epi16(x, w));
   }
   static wide_vec widen(wide_vec acc, vec partial) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(partial, _mm256_set1_epi16(1)));

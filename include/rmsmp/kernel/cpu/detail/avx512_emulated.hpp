@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 
 namespace rmsmp::cpu::detail::avx512_vnni_emulated_impl {
