@@ -4,7 +4,7 @@
 //   perf stat -e instructions:u,cycles:u ./rmsmp_gemm_calls 512 4608 196 20
 //
 // rows: `mix` (default: 60/35/5 PoT-4 / Fixed-4 / Fixed-8), or every row `pot4`, `fixed4` or
-// `fixed8`, to compare the kernels' cost per scheme group (tile_cost in gemm.hpp).
+// `fixed8`, to compare the kernels' cost per scheme group (docs/benchmarks.md).
 // Run once with calls = 0 and subtract: that is the setup (random codes, packing). Instruction
 // counts do not depend on what else runs on the machine, so they compare two versions of the
 // kernels where timings on a shared machine cannot.

@@ -3,6 +3,7 @@
 // VNNI kernel on emulated instructions everywhere.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -455,28 +456,39 @@ TEST_CASE("column panels, full tiles and every column tail", "[cpu]") {
                            OutputPipeline(SaturatingCast<std::int8_t>{}));
 }
 
-TEST_CASE("tiles are split between threads by cost into contiguous chunks", "[cpu]") {
-  const std::vector<double> costs = {1, 1, 2, 2, 1, 2, 1, 1, 2, 2, 2, 1, 1};
-  double total = 0;
-  for (double c : costs) total += c;
-  for (std::size_t parts = 1; parts <= 5; ++parts) {
-    CAPTURE(parts);
-    const std::vector<std::size_t> bounds = cpu::detail::split_by_cost(costs, parts);
-    REQUIRE(bounds.size() == parts + 1);
-    REQUIRE(bounds.front() == 0);
-    REQUIRE(bounds.back() == costs.size());
-    for (std::size_t i = 1; i < parts; ++i) {
-      // Brute force: the longest prefix whose cost is at most i / parts of the total.
-      std::size_t longest = 0;
-      double prefix = 0;
-      for (std::size_t t = 0; t < costs.size(); ++t) {
-        prefix += costs[t];
-        if (prefix <= total * static_cast<double>(i) / static_cast<double>(parts)) longest = t + 1;
+TEST_CASE("every thread gets a contiguous share of every group, the extra tiles spread", "[cpu]") {
+  for (std::size_t parts = 1; parts <= 5; ++parts)
+    for (std::size_t groups = 1; groups <= 4; ++groups) {
+      CAPTURE(parts, groups);
+      std::vector<std::size_t> tiles_of_part(parts, 0);
+      std::size_t all_tiles = 0;
+      for (std::size_t j = 0; j < groups; ++j) {
+        const std::size_t tiles = 3 + 7 * j;  // 3, 10, 17, 24: uneven splits for most part counts
+        all_tiles += tiles;
+        std::vector<int> owner(tiles, -1);
+        for (std::size_t part = 0; part < parts; ++part) {
+          const cpu::detail::TileRange share = cpu::detail::group_share(tiles, j, part, parts);
+          REQUIRE(share.begin <= share.end);
+          REQUIRE(share.end <= tiles);
+          // floor(tiles / parts) or one more
+          REQUIRE(share.end - share.begin >= tiles / parts);
+          REQUIRE(share.end - share.begin <= tiles / parts + 1);
+          for (std::size_t t = share.begin; t < share.end; ++t) {
+            REQUIRE(owner[t] == -1);  // no tile computed twice
+            owner[t] = static_cast<int>(part);
+          }
+          tiles_of_part[part] += share.end - share.begin;
+        }
+        for (int o : owner) REQUIRE(o != -1);  // every tile computed
       }
-      REQUIRE(bounds[i] == longest);
-      REQUIRE(bounds[i - 1] <= bounds[i]);
+      // Each group's shares differ by at most one tile, so the parts' totals by at most one
+      // tile per group.
+      const auto [fewest, most] = std::minmax_element(tiles_of_part.begin(), tiles_of_part.end());
+      REQUIRE(*most - *fewest <= groups);
+      std::size_t total = 0;
+      for (std::size_t n : tiles_of_part) total += n;
+      REQUIRE(total == all_tiles);
     }
-  }
 }
 
 TEST_CASE("int16 partial sums: the longest chunk of blocks the levels and activations allow", "[cpu]") {

@@ -130,39 +130,21 @@ inline int threads_for(int threads, std::size_t tiles, double multiply_adds, std
   return limit < 1 ? 1 : static_cast<int>(limit);
 }
 
-/// Relative cost of one tile (4 rows x all of K) of group g against `cols` columns on
-/// `kernel`, for splitting the tiles between threads. Only AVX2's costs differ by group; they
-/// are the times per call of all-Fixed-4, all-PoT-4 and all-Fixed-8 rows, relative to
-/// Fixed-4 (`rmsmp_gemm_calls 4096 4096 64 20 1 fixed4|pot4|fixed8`, docs/benchmarks.md):
-/// int16 partial sums (Fixed-4, SP2-4, any level with 4-bit activations) 1; vpmaddubsw with a
-/// vpmaddwd per product (PoT-4: level 64) 1.3; the widening products (Fixed-8 with 8-bit
-/// activations) 2.1. With fewer columns than two column tiles (GEMV) the kernel streams the
-/// weights once and the bytes count: 2 for 8-bit rows, 1 for nibble rows. Every other
-/// kernel does the same work per row for every group.
-inline double tile_cost(Kernel kernel, const PackedGroup& g, int max_x, std::size_t cols) {
-  if (kernel != Kernel::avx2) return 1.0;
-  if (cols < 2 * avx2_tile_cols) return g.nibbles ? 1.0 : 2.0;
-  if (int16_chunk_blocks(g.max_level, max_x) >= 1) return 1.0;
-  return pairs_fit_int16(g.max_level, max_x) ? 1.3 : 2.1;
-}
+/// Tiles [begin, end) of one scheme group.
+struct TileRange {
+  std::size_t begin = 0, end = 0;
+};
 
-/// Splits `costs.size()` tiles into `parts` contiguous chunks of about equal total cost:
-/// chunk i is [bounds[i], bounds[i + 1]), bounds[i] the most tiles whose cost stays within
-/// i / parts of the total (with equal costs: floor(tiles * i / parts)). Depends only on its
-/// arguments.
-inline std::vector<std::size_t> split_by_cost(const std::vector<double>& costs, std::size_t parts) {
-  double total = 0;
-  for (double c : costs) total += c;
-  std::vector<std::size_t> bounds(parts + 1, costs.size());
-  bounds[0] = 0;
-  double done = 0;
-  std::size_t t = 0;
-  for (std::size_t i = 1; i < parts; ++i) {
-    const double target = total * static_cast<double>(i) / static_cast<double>(parts);
-    while (t < costs.size() && done + costs[t] <= target) done += costs[t++];
-    bounds[i] = t;
-  }
-  return bounds;
+/// The tiles of scheme group number `group` (of `tiles` tiles) that part `part` of `parts`
+/// computes: a contiguous share of every group, [tiles * q / parts, tiles * (q + 1) / parts)
+/// with q = (part + group) mod parts, so that the extra tile of an uneven split falls to a
+/// different part in each group. Every part thus gets about the same share of every scheme,
+/// whatever a scheme's rows cost on this kernel (on AVX2 a PoT-4 row takes about 1.3 and a
+/// Fixed-8 row about 2 times a Fixed-4 row: docs/benchmarks.md, session 5). Depends only on
+/// its arguments.
+inline TileRange group_share(std::size_t tiles, std::size_t group, std::size_t part, std::size_t parts) {
+  const std::size_t q = (part + group) % parts;
+  return {tiles * q / parts, tiles * (q + 1) / parts};
 }
 
 /// Columns of activations the kernel sweeps before moving to the next tile of rows: about
@@ -212,9 +194,9 @@ void store_tile_outputs(const PackedGroup& g, std::size_t i0, std::size_t count,
 }
 
 /// The kernel. The activations are swept in panels of columns (panel_columns); with a pool,
-/// the tiles (4 rows of one group, numbered across the groups in order) are split into
-/// contiguous chunks of about equal cost, one per thread. Every output is computed by one
-/// thread exactly as without a pool, so the results do not depend on the thread count.
+/// each thread computes its share of the tiles (4 rows of one group) of every group
+/// (group_share). Every output is computed by one thread exactly as without a pool, so the
+/// results do not depend on the thread count.
 template <ActivationValue T, class Pipeline>
 void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
               const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool = nullptr,
@@ -243,17 +225,18 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
 
   auto tiles_of = [](const PackedGroup& g) { return (g.rows + tile_rows - 1) / tile_rows; };
 
-  // Computes every output of tiles [first, last), with its own scratch.
-  auto run_tiles = [&](std::size_t first, std::size_t last) {
+  // Computes every output of the tiles of part `part` of `parts` (group_share), with its own
+  // scratch.
+  auto run_part = [&](std::size_t part, std::size_t parts) {
     std::vector<std::uint32_t> dots(tile_rows * panel);
     AlignedBytes level_scratch(tile_rows * Kp);
     for (std::size_t n0 = 0; n0 < N; n0 += panel) {
       const std::size_t cols = std::min(panel, N - n0);
-      std::size_t group_first = 0;  // number of the group's first tile
-      for (const PackedGroup& g : w.groups()) {
-        const std::size_t begin = std::max(first, group_first), end = std::min(last, group_first + tiles_of(g));
-        for (std::size_t t = begin; t < end; ++t) {
-          const std::size_t i0 = (t - group_first) * tile_rows;
+      for (std::size_t j = 0; j < w.groups().size(); ++j) {
+        const PackedGroup& g = w.groups()[j];
+        const TileRange share = group_share(tiles_of(g), j, part, parts);
+        for (std::size_t t = share.begin; t < share.end; ++t) {
+          const std::size_t i0 = t * tile_rows;
           const std::size_t count = std::min(tile_rows, g.rows - i0);
           group_dots(kernel, g, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, level_scratch.data(),
                      dots.data());
@@ -262,26 +245,20 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
           else
             store_tile_outputs<0>(g, i0, count, dots.data(), cols, zpu, pipeline, y, n0);
         }
-        group_first += tiles_of(g);
       }
     }
   };
 
-  std::vector<double> costs;
-  for (const PackedGroup& g : w.groups()) costs.insert(costs.end(), tiles_of(g), tile_cost(kernel, g, max_x, N));
-  const std::size_t tiles = costs.size();
+  std::size_t tiles = 0;
+  for (const PackedGroup& g : w.groups()) tiles += tiles_of(g);
   const int parts = pool == nullptr ? 1
                                     : threads_for(pool->size(), tiles,
                                                   static_cast<double>(w.rows()) * static_cast<double>(Kp) *
                                                       static_cast<double>(N),
                                                   min_work_per_thread);
-  const std::vector<std::size_t> bounds = split_by_cost(costs, static_cast<std::size_t>(parts));
-  auto part = [&](int i) {
-    const auto u = static_cast<std::size_t>(i);
-    run_tiles(bounds[u], bounds[u + 1]);
-  };
+  auto part = [&](int i) { run_part(static_cast<std::size_t>(i), static_cast<std::size_t>(parts)); };
   // One part, a busy pool, or a call from inside a pool job: all on the calling thread.
-  if (parts == 1 || !pool->try_run(parts, part)) run_tiles(0, tiles);
+  if (parts == 1 || !pool->try_run(parts, part)) run_part(0, 1);
 }
 
 }  // namespace detail

@@ -33,10 +33,6 @@ constexpr std::size_t int16_chunk_blocks(int max_level, int max_x) {
   return static_cast<std::size_t>(32767 / pair_sum / pair_sums_per_block);
 }
 
-/// Activation columns of the AVX2 register tile (4 rows x 2 columns). From two full column
-/// tiles on, the kernel expands nibble levels to bytes once per tile of rows.
-inline constexpr std::size_t avx2_tile_cols = 2;
-
 }  // namespace rmsmp::cpu::detail
 
 #if RMSMP_CPU_X86_KERNELS
@@ -100,7 +96,7 @@ struct ops {
   // vpmaddubsw: 8 accumulators + 2 activation vectors + 1 level vector + 3 constants (table,
   // 0x0F, ones) + 2 temporaries; widened: 8 + 4 + 2 + 2 temporaries. Of 16 ymm registers.
   static constexpr int tile_rows = 4;
-  static constexpr int tile_cols = static_cast<int>(avx2_tile_cols);
+  static constexpr int tile_cols = 2;
 
   /// The 16-entry level table in both 128-bit lanes (vpshufb looks up within each lane).
   static table_type table(const std::array<std::int8_t, 16>& levels) {
