@@ -69,6 +69,32 @@ TEST_CASE("normalized_variance compares shapes, not scales") {
   CHECK(rmsmp::normalized_variance(Eigen::VectorXf::Zero(5)) == 0.0);
 }
 
+TEST_CASE("row_normalized_variances: every row's variance of w / max|w|, zero rows 0") {
+  std::mt19937 rng(5);
+  Eigen::MatrixXf w = shaped_rows(7, 301, rng);
+  w.row(3).setZero();
+  w(5, 17) = -4.0f;  // the largest magnitude negative
+  const std::vector<double> all = rmsmp::row_normalized_variances(w);
+  REQUIRE(all.size() == 7);
+  for (Eigen::Index r = 0; r < w.rows(); ++r) {
+    CAPTURE(r);
+    // One row at a time, written out here: the same operations in the same order.
+    const double max_abs = static_cast<double>(w.row(r).cwiseAbs().maxCoeff());
+    double sum = 0.0, sum_sq = 0.0;
+    for (Eigen::Index k = 0; k < w.cols(); ++k) {
+      const double v = max_abs > 0.0 ? w(r, k) / max_abs : 0.0;
+      sum += v;
+      sum_sq += v * v;
+    }
+    const double mean = sum / static_cast<double>(w.cols());
+    const double expected = std::max(0.0, sum_sq / static_cast<double>(w.cols()) - mean * mean);
+    CHECK(all[static_cast<std::size_t>(r)] == expected);
+    CHECK(rmsmp::normalized_variance(w.row(r).transpose()) == expected);
+  }
+  CHECK(all[3] == 0.0);
+  CHECK(rmsmp::row_normalized_variances(Eigen::MatrixXf(4, 0)) == std::vector<double>(4, 0.0));
+}
+
 TEST_CASE("The papers' rule follows its definition with exact row counts") {
   std::mt19937 rng(7);
   const DynamicRowMix mix = DynamicRowMix::from<rmsmp::Mix60_35_5>();

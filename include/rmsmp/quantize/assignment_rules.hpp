@@ -39,19 +39,36 @@ inline std::size_t high_precision_scheme(const DynamicRowMix& mix) {
   return best;
 }
 
-/// Shape of a row's weight distribution: the variance of w / max|w| (0 for a zero row).
-/// Small for bell-shaped rows bunched near zero, large for flat, spread-out rows.
-inline double normalized_variance(const Eigen::Ref<const Eigen::VectorXf>& row) {
-  const double max_abs = row.size() == 0 ? 0.0 : static_cast<double>(row.cwiseAbs().maxCoeff());
-  if (!(max_abs > 0.0)) return 0.0;
-  double sum = 0.0, sum_sq = 0.0;
-  for (Eigen::Index k = 0; k < row.size(); ++k) {
-    const double v = row[k] / max_abs;
-    sum += v;
-    sum_sq += v * v;
+/// The shape of every row's weight distribution: the variance of w / max|w| (0 for a zero
+/// row). Small for bell-shaped rows bunched near zero, large for flat, spread-out rows.
+/// Computed by sweeping the columns: the weights are column-major, and reading one row at a
+/// time would stride through all of them (a cache line and, for wide layers, a TLB entry per
+/// weight).
+inline std::vector<double> row_normalized_variances(const Eigen::Ref<const Eigen::MatrixXf>& weights) {
+  const auto rows = static_cast<std::size_t>(weights.rows());
+  std::vector<double> max_abs(rows, 0.0), sum(rows, 0.0), sum_sq(rows, 0.0), variance(rows, 0.0);
+  for (Eigen::Index k = 0; k < weights.cols(); ++k)
+    for (std::size_t r = 0; r < rows; ++r)
+      max_abs[r] = std::max(max_abs[r], static_cast<double>(std::abs(weights(static_cast<Eigen::Index>(r), k))));
+  for (Eigen::Index k = 0; k < weights.cols(); ++k)
+    for (std::size_t r = 0; r < rows; ++r) {
+      if (!(max_abs[r] > 0.0)) continue;
+      const double v = weights(static_cast<Eigen::Index>(r), k) / max_abs[r];
+      sum[r] += v;
+      sum_sq[r] += v * v;
+    }
+  const auto depth = static_cast<double>(weights.cols());
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (!(max_abs[r] > 0.0)) continue;
+    const double mean = sum[r] / depth;
+    variance[r] = std::max(0.0, sum_sq[r] / depth - mean * mean);
   }
-  const double mean = sum / static_cast<double>(row.size());
-  return std::max(0.0, sum_sq / static_cast<double>(row.size()) - mean * mean);
+  return variance;
+}
+
+/// row_normalized_variances of one row.
+inline double normalized_variance(const Eigen::Ref<const Eigen::VectorXf>& row) {
+  return row_normalized_variances(row.transpose())[0];
 }
 
 /// The scheme of every row under `rule`. `costs` is M x mix.scheme_count(): costs(i, j) is the
@@ -103,9 +120,7 @@ inline RowAssignment assign_rows(AssignmentRule rule, const DynamicRowMix& mix, 
     std::sort(order.begin() + static_cast<std::ptrdiff_t>(taken), order.end());
     first_free = taken;
   }
-  std::vector<double> shape(static_cast<std::size_t>(rows), 0.0);
-  for (std::size_t i = first_free; i < order.size(); ++i)
-    shape[static_cast<std::size_t>(order[i])] = normalized_variance(weights.row(order[i]).transpose());
+  const std::vector<double> shape = row_normalized_variances(weights);
   std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(first_free), order.end(),
                    [&](int a, int b) { return shape[static_cast<std::size_t>(a)] < shape[static_cast<std::size_t>(b)]; });
   std::vector<std::size_t> fill;  // low-precision schemes, multiply-free first

@@ -52,8 +52,7 @@ struct widened {
 /// compiler cannot reassociate: from the intrinsics, GCC 12 summed the products of a step
 /// first, put each new sum in a fresh register and copied it back to the accumulator's (8
 /// copies per step of the 4 x 2 tile) and spilled one accumulator; tied this way the inner
-/// loop is loads, multiplies and adds only (fastest call of rmsmp_gemm_calls 512 4608 196 mix
-/// 7.0 ms instead of 7.4 ms, docs/benchmarks.md).
+/// loop is loads, multiplies and adds only (timed in docs/benchmarks.md, session 5).
 template <char Lanes>
 inline __m256i add_in_place(__m256i acc, __m256i p) {
   static_assert(Lanes == 'w' || Lanes == 'd', "add_in_place: 'w' (int16 lanes) or 'd' (int32 lanes)");
