@@ -454,6 +454,44 @@ TEST_CASE("column panels, full tiles and every column tail", "[cpu]") {
   expect_same_as_reference(archs, w, random_activations<std::uint8_t>(rng, 6000, 70, {0.02f, 7, 8}), OutputPipeline<>{});
   expect_same_as_reference(archs, w, random_activations<std::int8_t>(rng, 6000, 70, {0.02f, -9, 8}),
                            OutputPipeline(SaturatingCast<std::int8_t>{}));
+  // Small K with many rows: the outer-product tiles' panels (outer_panel_columns) are narrow,
+  // so N = 30 takes three panels, the last one narrower; 300 rows leave partial 16-row tiles.
+  REQUIRE(cpu::detail::outer_panel_columns(300, 128) < 15);
+  const auto small_k = random_static<Mix60_35_5>(rng, 300, 100);
+  expect_same_as_reference(archs, small_k, random_activations<std::uint8_t>(rng, 100, 30, {0.02f, 7, 8}),
+                           OutputPipeline<>{});
+  expect_same_as_reference(archs, small_k, random_activations<std::int8_t>(rng, 100, 30, {0.02f, -9, 8}),
+                           OutputPipeline(SaturatingCast<std::int8_t>{}));
+}
+
+TEST_CASE("AVX2 takes outer-product tiles for small K and at least 4 columns, where vpmaddubsw is exact", "[cpu]") {
+  if (!cpu::can_run(cpu::ArchId::avx2)) {
+    WARN("skipping: this machine cannot run the avx2 path");
+    return;
+  }
+  // One group per scheme, in the order of the assignment.
+  const RowAssignment a{PoT<4>::id, Fixed<4>::id, Fixed<8>::id};
+  const cpu::PackedWeights w(MixedRowMatrix<>::from_codes(a, {1.0f, 1.0f, 1.0f}, CodeMatrix::Zero(3, 64)));
+  auto outer = [&](SchemeId s, std::size_t cols, std::size_t depth, int max_x) {
+    for (const cpu::PackedGroup& g : w.groups())
+      if (g.scheme == s) return cpu::detail::group_tiling(cpu::detail::Kernel::avx2, g, cols, depth, max_x).outer;
+    FAIL("no group of this scheme");
+    return false;
+  };
+  const std::size_t most_k = 64 * cpu::detail::avx2_impl::outer_max_blocks;
+  CHECK(outer(PoT<4>::id, 4, 1, 255));
+  CHECK(outer(Fixed<4>::id, 784, most_k, 255));
+  CHECK_FALSE(outer(Fixed<4>::id, 784, most_k + 1, 255));
+  CHECK_FALSE(outer(PoT<4>::id, 3, 64, 255));      // fewer columns than one outer tile
+  CHECK_FALSE(outer(Fixed<8>::id, 784, 64, 255));  // 2 * 127 * 255 saturates vpmaddubsw
+  CHECK(outer(Fixed<8>::id, 784, 64, 15));         // but not with 4-bit activations
+  // Quads of 4 columns cover K, not blocks of 64.
+  const cpu::PackedGroup& first = w.groups()[0];
+  CHECK(cpu::detail::group_tiling(cpu::detail::Kernel::avx2, first, 784, 147, 255).quads == 37);
+  CHECK(cpu::detail::group_tiling(cpu::detail::Kernel::avx2, first, 784, 148, 255).quads == 37);
+  CHECK(cpu::detail::group_tiling(cpu::detail::Kernel::avx2, first, 784, 149, 255).quads == 38);
+  // The generic kernel has inner-product tiles only.
+  CHECK_FALSE(cpu::detail::group_tiling(cpu::detail::Kernel::generic, first, 784, 64, 255).outer);
 }
 
 TEST_CASE("every thread gets a contiguous share of every group, the extra tiles spread", "[cpu]") {
@@ -503,6 +541,15 @@ TEST_CASE("int16 partial sums: the longest chunk of blocks the levels and activa
       REQUIRE(2 * chunk * 2 * L * max_x <= 32767);
       REQUIRE(2 * (chunk + 1) * 2 * L * max_x > 32767);
     }
+  // Outer-product tiles add one pair sum per lane and quad of columns: int16_pair_sums quads.
+  for (SchemeId s : all_schemes)
+    for (int max_x : {15, 255}) {
+      const int L = make_codebook(s).max_level;
+      CAPTURE(display_name(s), max_x);
+      const auto pairs = static_cast<long>(cpu::detail::int16_pair_sums(L, max_x));
+      REQUIRE(pairs * 2 * L * max_x <= 32767);
+      REQUIRE((pairs + 1) * 2 * L * max_x > 32767);
+    }
   // Both sides of the bound are among the supported schemes with 8-bit activations.
   REQUIRE(cpu::detail::int16_chunk_blocks(make_codebook(Fixed<4>::id).max_level, 255) >= 1);
   REQUIRE(cpu::detail::int16_chunk_blocks(make_codebook(PoT<4>::id).max_level, 255) == 0);
@@ -516,8 +563,11 @@ TEST_CASE("extreme levels and activations over several int16 chunks, on both sid
   // PoT-4 and Fixed-8 take chunks too.
   const SchemeId schemes[] = {Fixed<4>::id, Fixed<5>::id, Fixed<6>::id, Fixed<7>::id,
                               Fixed<8>::id, SP2<4>::id,   PoT<3>::id,   PoT<4>::id};
-  for (int K : {64 * 9 + 17, 1024})
-    for (int rows_per_scheme : {3, 5}) {  // less than a 4-row tile, and a tile plus one row
+  // K = 64 and 209 (1 and 4 blocks): AVX2's outer-product tiles (N >= 4), whose int16 lanes
+  // take one pair sum per quad of columns: chunks of 9 (Fixed-4) and 8 (SP2-4) quads of 16 or
+  // 64. 17 rows: a 16-row outer tile plus one row.
+  for (int K : {64, 64 * 3 + 17, 64 * 9 + 17, 1024})
+    for (int rows_per_scheme : {3, 5, 17}) {  // less than a 4-row tile, a tile plus one row
       CAPTURE(K, rows_per_scheme);
       RowAssignment a;
       for (SchemeId s : schemes) a.insert(a.end(), static_cast<std::size_t>(rows_per_scheme), s);

@@ -92,25 +92,48 @@ AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padde
   return buf;
 }
 
-/// Rows per work item (a tile): the register tiles of the SIMD kernels have this many rows.
-inline constexpr std::size_t tile_rows = 4;
+/// How `kernel` computes group g in a call with `cols` activation columns and K = `depth` (all
+/// panels of the call use the same tiling): inner-product tiles of 4 rows, or where the kernel
+/// has them and they pay, outer-product tiles (tile_kernel.inc).
+inline GroupTiling group_tiling(Kernel kernel, const PackedGroup& g, std::size_t cols, std::size_t depth,
+                                int max_x) {
+#if RMSMP_CPU_X86_KERNELS
+  if (kernel == Kernel::avx2) return avx2_impl::tiling(g, cols, depth, max_x);
+#endif
+  (void)kernel, (void)g, (void)cols, (void)depth, (void)max_x;
+  return {};
+}
 
-/// level_scratch: tile_rows * blocks * 64 bytes, 64-byte aligned, for the SIMD kernels'
-/// expanded nibble levels.
-inline void group_dots(Kernel kernel, const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
-                       std::uint8_t* level_scratch, std::uint32_t* out) {
+/// For an outer tiling: the levels of rows [i0, i0 + count) of group g as group_dots reads
+/// them, tiling.rows * blocks * 64 bytes at `out`; block_scratch: 64 bytes. Both 64-byte
+/// aligned.
+inline void interleave_tile(Kernel kernel, const PackedGroup& g, std::size_t i0, std::size_t count,
+                            std::size_t blocks, std::uint8_t* block_scratch, std::uint8_t* out) {
+#if RMSMP_CPU_X86_KERNELS
+  if (kernel == Kernel::avx2) return avx2_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
+#endif
+  (void)kernel, (void)g, (void)i0, (void)count, (void)blocks, (void)block_scratch, (void)out;
+  throw Error("cpu backend: this kernel has no outer-product tiles");
+}
+
+/// Raw dot products of rows [i0, i0 + count) of group g (count <= tiling.rows) against `cols`
+/// columns, laid out as GroupTiling says. levels: for an outer tiling, the tile's levels from
+/// interleave_tile; otherwise scratch of 4 * blocks * 64 bytes for the SIMD kernels' expanded
+/// nibble levels. 64-byte aligned.
+inline void group_dots(Kernel kernel, const PackedGroup& g, GroupTiling tiling, std::size_t i0, std::size_t count,
+                       const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
+                       std::uint8_t* levels, std::uint32_t* out) {
   switch (kernel) {
 #if RMSMP_CPU_X86_KERNELS
     case Kernel::avx2:
-      avx2_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, max_x, level_scratch, out);
+      avx2_impl::group_dots(g, tiling, i0, count, x, x_stride, cols, blocks, max_x, levels, out);
       return;
     case Kernel::avx512_vnni:
-      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, level_scratch, out);
+      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, levels, out);
       return;
 #endif
     case Kernel::avx512_vnni_emulated:
-      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, level_scratch, out);
+      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, levels, out);
       return;
     case Kernel::generic:
       generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
@@ -120,7 +143,6 @@ inline void group_dots(Kernel kernel, const PackedGroup& g, std::size_t i0, std:
   }
   throw Error("cpu backend: this kernel is not compiled in");
 }
-
 
 /// How many threads a call uses: at most `threads`, one tile (4 rows of one group) each at
 /// least, and one per `min_work` multiply-adds at least (0: no such limit).
@@ -156,10 +178,22 @@ inline std::size_t panel_columns(std::size_t padded_k) {
   return std::max<std::size_t>(4, panel_bytes / padded_k / 4 * 4);
 }
 
+/// Columns per panel when outer-product tiles run: few enough that the panel's int32 outputs,
+/// M per column, about 16 KiB, stay in L1 while every tile writes its rows of them (a group's
+/// rows are scattered over Y, so each tile writes a few values into many lines of Y). The
+/// weights (interleaved once per call) and activations are small there (K <= 256). At most
+/// panel_columns(padded_k); a multiple of 4, at least 4.
+inline std::size_t outer_panel_columns(std::size_t rows, std::size_t padded_k) {
+  constexpr std::size_t y_bytes = std::size_t{16} << 10;
+  const std::size_t columns = y_bytes / (sizeof(std::int32_t) * std::max<std::size_t>(rows, 1)) / 4 * 4;
+  return std::min(panel_columns(padded_k), std::max<std::size_t>(4, columns));
+}
+
 /// The output stage of one tile: y(row, n0 + n) = pipeline(dot - zero-point correction) for
-/// its rows [i0, i0 + count) of group g, from dots[r * cols + n]. Rows: the row count as a
-/// template parameter for a full tile, so that its per-row values stay in registers, or 0
-/// for `count` rows known only at run time.
+/// its rows [i0, i0 + count) of group g, from dots[n * ColumnStride + r] (the tile's rows per
+/// column, GroupTiling). Rows: the row count as a template parameter for a full slice of 4
+/// rows, so that its per-row values stay in registers, or 0 for `count` (< 4) rows known only
+/// at run time.
 ///
 /// Scalar, one output at a time: Y is column-major, so a row's outputs are M apart, and the
 /// pipeline's per-row parameters and int64 requantization gain nothing from SSE2 batches
@@ -167,11 +201,12 @@ inline std::size_t panel_columns(std::size_t padded_k) {
 /// K = 64). Column by column: the tile's rows of one column usually share a cache line of Y,
 /// while a row's outputs each take their own line (row by row, the lines of a panel fell out
 /// of L1 before the next row came back to them: 47 % of the time on 128x64x784).
-template <std::size_t Rows, class Pipeline>
+template <std::size_t Rows, std::size_t ColumnStride, class Pipeline>
 void store_tile_outputs(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint32_t* dots,
                         std::size_t cols, std::uint32_t zpu, const Pipeline& pipeline,
                         const OutputView<typename Pipeline::output_type>& y, std::size_t n0) {
-  constexpr std::size_t most_rows = Rows == 0 ? tile_rows : Rows;
+  static_assert(Rows <= 4, "store_tile_outputs: slices of at most 4 rows keep their values in registers");
+  constexpr std::size_t most_rows = 4;
   const std::size_t rows = Rows == 0 ? count : Rows;
   // Zero-initialised only to keep GCC's -Wmaybe-uninitialized quiet for Rows = 0.
   int row_of[most_rows] = {};
@@ -188,9 +223,23 @@ void store_tile_outputs(const PackedGroup& g, std::size_t i0, std::size_t count,
     for (std::size_t r = 0; r < rows; ++r) {
       // Exact: the contract guarantees the true sum fits in int32, so the value modulo 2^32
       // names it uniquely.
-      const auto acc = static_cast<std::int32_t>(dots[r * cols + n] - correction[r]);
+      const auto acc = static_cast<std::int32_t>(dots[n * ColumnStride + r] - correction[r]);
       out[r][n * stride] = pipeline.apply(acc, row_of[r]);
     }
+}
+
+/// Every output of one tile, 4 rows at a time (store_tile_outputs), for tiles of
+/// ColumnStride rows.
+template <std::size_t ColumnStride, class Pipeline>
+void store_tile(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint32_t* dots,
+                std::size_t cols, std::uint32_t zpu, const Pipeline& pipeline,
+                const OutputView<typename Pipeline::output_type>& y, std::size_t n0) {
+  for (std::size_t r = 0; r < count; r += 4) {
+    if (count - r >= 4)
+      store_tile_outputs<4, ColumnStride>(g, i0 + r, 4, dots + r, cols, zpu, pipeline, y, n0);
+    else
+      store_tile_outputs<0, ColumnStride>(g, i0 + r, count - r, dots + r, cols, zpu, pipeline, y, n0);
+  }
 }
 
 /// The kernel. The activations are swept in panels of columns (panel_columns); with a pool,
@@ -221,36 +270,66 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   // acc = sum level * (x - zp) = sum level * xu - zpu * sum level, xu - zpu = x - zp.
   const auto zpu = static_cast<std::uint32_t>(x.params.zero_point + (std::is_signed_v<T> ? 128 : 0));
   const int max_x = x.params.bits == 4 ? 15 : 255;
-  const std::size_t panel = std::min(N, panel_columns(Kp));
 
-  auto tiles_of = [](const PackedGroup& g) { return (g.rows + tile_rows - 1) / tile_rows; };
+  std::vector<GroupTiling> tilings;
+  bool any_outer = false;
+  for (const PackedGroup& g : w.groups()) {
+    tilings.push_back(group_tiling(kernel, g, N, w.cols(), max_x));
+    any_outer = any_outer || tilings.back().outer;
+  }
+  auto tiles_of = [&](std::size_t j) { return (w.groups()[j].rows + tilings[j].rows - 1) / tilings[j].rows; };
+  const std::size_t panel = std::min(N, any_outer ? outer_panel_columns(w.rows(), Kp) : panel_columns(Kp));
 
   // Computes every output of the tiles of part `part` of `parts` (group_share), with its own
   // scratch.
   auto run_part = [&](std::size_t part, std::size_t parts) {
-    std::vector<std::uint32_t> dots(tile_rows * panel);
-    AlignedBytes level_scratch(tile_rows * Kp);
+    const std::size_t groups = w.groups().size();
+    std::vector<TileRange> shares(groups);
+    std::vector<std::size_t> outer_offset(groups);
+    std::size_t outer_bytes = 0;
+    for (std::size_t j = 0; j < groups; ++j) {
+      shares[j] = group_share(tiles_of(j), j, part, parts);
+      outer_offset[j] = outer_bytes;
+      if (tilings[j].outer) outer_bytes += (shares[j].end - shares[j].begin) * tilings[j].rows * Kp;
+    }
+    // This part's outer-product tiles, interleaved once per call (their block scratch last);
+    // the other tiles' expanded nibble levels, once per tile and panel.
+    AlignedBytes outer_levels(any_outer ? outer_bytes + 64 : 0);
+    for (std::size_t j = 0; j < groups; ++j)
+      if (tilings[j].outer)
+        for (std::size_t t = shares[j].begin; t < shares[j].end; ++t) {
+          const std::size_t i0 = t * tilings[j].rows;
+          interleave_tile(kernel, w.groups()[j], i0, std::min(tilings[j].rows, w.groups()[j].rows - i0), blocks,
+                          outer_levels.data() + outer_bytes,
+                          outer_levels.data() + outer_offset[j] + (t - shares[j].begin) * tilings[j].rows * Kp);
+        }
+    AlignedBytes level_scratch(GroupTiling{}.rows * Kp);
+    std::vector<std::uint32_t> dots(max_tile_rows * panel);
     for (std::size_t n0 = 0; n0 < N; n0 += panel) {
       const std::size_t cols = std::min(panel, N - n0);
-      for (std::size_t j = 0; j < w.groups().size(); ++j) {
+      for (std::size_t j = 0; j < groups; ++j) {
         const PackedGroup& g = w.groups()[j];
-        const TileRange share = group_share(tiles_of(g), j, part, parts);
-        for (std::size_t t = share.begin; t < share.end; ++t) {
-          const std::size_t i0 = t * tile_rows;
-          const std::size_t count = std::min(tile_rows, g.rows - i0);
-          group_dots(kernel, g, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, level_scratch.data(),
+        const GroupTiling tiling = tilings[j];
+        for (std::size_t t = shares[j].begin; t < shares[j].end; ++t) {
+          const std::size_t i0 = t * tiling.rows;
+          const std::size_t count = std::min(tiling.rows, g.rows - i0);
+          std::uint8_t* levels = tiling.outer ? outer_levels.data() + outer_offset[j] +
+                                                    (t - shares[j].begin) * tiling.rows * Kp
+                                              : level_scratch.data();
+          group_dots(kernel, g, tiling, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, levels,
                      dots.data());
-          if (count == tile_rows)
-            store_tile_outputs<tile_rows>(g, i0, count, dots.data(), cols, zpu, pipeline, y, n0);
+          // Outer-product tiles have max_tile_rows rows (the kernels assert it), the others 4.
+          if (tiling.outer)
+            store_tile<max_tile_rows>(g, i0, count, dots.data(), cols, zpu, pipeline, y, n0);
           else
-            store_tile_outputs<0>(g, i0, count, dots.data(), cols, zpu, pipeline, y, n0);
+            store_tile<GroupTiling{}.rows>(g, i0, count, dots.data(), cols, zpu, pipeline, y, n0);
         }
       }
     }
   };
 
   std::size_t tiles = 0;
-  for (const PackedGroup& g : w.groups()) tiles += tiles_of(g);
+  for (std::size_t j = 0; j < w.groups().size(); ++j) tiles += tiles_of(j);
   const int parts = pool == nullptr ? 1
                                     : threads_for(pool->size(), tiles,
                                                   static_cast<double>(w.rows()) * static_cast<double>(Kp) *

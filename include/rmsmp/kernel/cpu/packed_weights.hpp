@@ -57,6 +57,19 @@ class AlignedBytes {
   std::size_t size_ = 0;
 };
 
+/// How a micro-kernel computes one scheme group in one call: `rows` rows per work item (a
+/// register tile's rows), as inner-product tiles (a horizontal sum per output) or as
+/// outer-product tiles (one row per lane). Either way the kernel writes a tile's raw dot
+/// products column by column: out[n * rows + r].
+struct GroupTiling {
+  std::size_t rows = 4;
+  bool outer = false;
+  std::size_t quads = 0;  ///< outer: the quads of 4 columns that cover K (the padding is zero)
+};
+
+/// The rows of every outer-product GroupTiling (the inner-product ones have 4).
+inline constexpr std::size_t max_tile_rows = 16;
+
 }  // namespace detail
 
 /// One scheme group in kernel order.

@@ -11,6 +11,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/kernel/cpu/detail/target_region.hpp"
@@ -22,15 +23,22 @@ namespace rmsmp::cpu::detail {
 /// these activations: 2 * max_level * max_x <= 32767.
 constexpr bool pairs_fit_int16(int max_level, int max_x) { return 2 * max_level * max_x <= 32767; }
 
-/// How many blocks of 64 columns an int16 lane can sum exactly for this group and these
-/// activations (0: not even one). Each block adds two vpmaddubsw pair sums into every lane
-/// (one per 32-byte vector), each at most 2 * max_level * max_x in magnitude.
-/// Fixed-4 with 8-bit activations: 32767 / 3570 = 9 pair sums, 4 blocks; PoT-4 (level 64): 0.
-constexpr std::size_t int16_chunk_blocks(int max_level, int max_x) {
-  constexpr int pair_sums_per_block = 2;
+/// How many vpmaddubsw pair sums, each at most 2 * max_level * max_x in magnitude, an int16
+/// lane can add exactly for this group and these activations (0: not even one).
+/// Fixed-4 with 8-bit activations: 32767 / 3570 = 9; PoT-4 (level 64): 0.
+constexpr std::size_t int16_pair_sums(int max_level, int max_x) {
   const int pair_sum = 2 * max_level * max_x;
   if (pair_sum == 0) return std::size_t{1} << 20;  // all products 0: any length
-  return static_cast<std::size_t>(32767 / pair_sum / pair_sums_per_block);
+  return static_cast<std::size_t>(32767 / pair_sum);
+}
+
+/// How many blocks of 64 columns an int16 lane of the inner-product tiles can sum exactly.
+/// Each block adds two pair sums into every lane (one per 32-byte vector). Fixed-4 with 8-bit
+/// activations: 4 blocks. (An outer-product tile adds one pair sum per lane and quad of
+/// columns: int16_pair_sums quads.)
+constexpr std::size_t int16_chunk_blocks(int max_level, int max_x) {
+  constexpr std::size_t pair_sums_per_block = 2;
+  return int16_pair_sums(max_level, max_x) / pair_sums_per_block;
 }
 
 }  // namespace rmsmp::cpu::detail
@@ -96,6 +104,12 @@ struct ops {
   // 0x0F, ones) + 2 temporaries; widened: 8 + 4 + 2 + 2 temporaries. Of 16 ymm registers.
   static constexpr int tile_rows = 4;
   static constexpr int tile_cols = 2;
+  // Outer-product tiles (vpmaddubsw only): 2 x 4 accumulators + 2 level vectors + 1
+  // broadcast + ones + 1 temporary.
+  static constexpr std::size_t rows_per_vector = 8;
+  static constexpr std::size_t outer_tile_rows = 16;
+  static_assert(outer_tile_rows == max_tile_rows, "gemm.hpp's output stage reads outer tiles of max_tile_rows rows");
+  static constexpr int outer_tile_cols = 4;
 
   /// The 16-entry level table in both 128-bit lanes (vpshufb looks up within each lane).
   static table_type table(const std::array<std::int8_t, 16>& levels) {
@@ -134,6 +148,18 @@ struct ops {
   static void expand_nibbles(const std::uint8_t* w, const table_type& table, std::uint8_t* out) {
     _mm256_store_si256(reinterpret_cast<__m256i*>(out), nibble_levels_int8(w, table, 0));
     _mm256_store_si256(reinterpret_cast<__m256i*>(out + 32), nibble_levels_int8(w, table, 1));
+  }
+
+  static activation_vec broadcast_quad(const std::uint8_t* x)
+    requires Maddubs
+  {
+    std::int32_t quad;
+    std::memcpy(&quad, x, 4);
+    return _mm256_set1_epi32(quad);
+  }
+
+  static void store_lanes(std::uint32_t* out, __m256i acc) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), acc);
   }
 
   static vec zero() { return _mm256_setzero_si256(); }
@@ -186,19 +212,56 @@ struct int16_sum_ops : ops<true> {
 
 #include "rmsmp/kernel/cpu/detail/tile_kernel.inc"
 
-/// Rows [i0, i0 + count) of a group (count <= 4) against `cols` activation columns:
-/// out[r * cols + n] = raw dot product mod 2^32 (no zero-point correction). max_x: the
-/// largest activation (255, or 15 for 4-bit activations) decides, with the group's largest
-/// level, which products are exact. level_scratch: 4 * blocks * 64 bytes, 64-byte aligned.
-inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
-                       std::uint8_t* level_scratch, std::uint32_t* out) {
+/// Outer-product tiles for groups whose vpmaddubsw pair sums are exact, on a call with at
+/// least one full column tile, when K is at most outer_max_blocks blocks of 64: there the
+/// inner-product tiles' ends (a horizontal sum per output) cost as much as their products.
+/// Measured in docs/benchmarks.md (session 6): faster on 1 to 3 blocks (K = 64, 128, 147),
+/// slower on 4 (K = 256).
+inline constexpr std::size_t outer_max_blocks = 3;
+
+/// `depth`: K, unpadded. An outer tiling covers K in quads of 4 columns, not blocks of 64:
+/// conv1's K = 147 takes 37 quads instead of 3 blocks (48 quads).
+inline GroupTiling tiling(const PackedGroup& g, std::size_t cols, std::size_t depth, int max_x) {
+  const std::size_t blocks = (depth + 63) / 64;
+  if (pairs_fit_int16(g.max_level, max_x) && cols >= static_cast<std::size_t>(ops<true>::outer_tile_cols) &&
+      blocks <= outer_max_blocks)
+    return {ops<true>::outer_tile_rows, true, (depth + 3) / 4};
+  return {static_cast<std::size_t>(ops<true>::tile_rows), false, 0};
+}
+
+/// For an outer tiling: rows [i0, i0 + count) of g (count <= tiling.rows) as group_dots
+/// reads them, (outer_tile_rows * blocks * 64 bytes at out); block_scratch: 64 bytes. Both
+/// 64-byte aligned.
+inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t count, std::size_t blocks,
+                            std::uint8_t* block_scratch, std::uint8_t* out) {
+  interleave_tile<ops<true>>(g, i0, count, blocks, block_scratch, out);
+}
+
+/// Rows [i0, i0 + count) of a group (count <= tiling.rows, from tiling()) against `cols`
+/// activation columns: raw dot products mod 2^32 (no zero-point correction), in the order
+/// GroupTiling describes. max_x: the largest activation (255, or 15 for 4-bit activations)
+/// decides, with the group's largest level, which products are exact. levels: for an outer
+/// tiling the tile's levels from interleave_tile; otherwise scratch of 4 * blocks * 64 bytes.
+/// 64-byte aligned.
+inline void group_dots(const PackedGroup& g, GroupTiling tiling, std::size_t i0, std::size_t count,
+                       const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
+                       std::uint8_t* levels, std::uint32_t* out) {
+  const std::size_t pair_sums = int16_pair_sums(g.max_level, max_x);
+  if (tiling.outer) {
+    // A chunk of one quad would widen after every vpmaddubsw: vpmaddwd(ones) per product, as
+    // ops<true> does without the chunk loop.
+    if (pair_sums >= 2)
+      group_rows_outer<int16_sum_ops>(levels, x, x_stride, cols, tiling.quads, pair_sums, out);
+    else
+      group_rows_outer<ops<true>>(levels, x, x_stride, cols, tiling.quads, 0, out);
+    return;
+  }
   if (const std::size_t chunk = int16_chunk_blocks(g.max_level, max_x); chunk >= 1)
-    group_dots_with<int16_sum_ops>(g, i0, count, x, x_stride, cols, blocks, chunk, level_scratch, out);
+    group_dots_with<int16_sum_ops>(g, i0, count, x, x_stride, cols, blocks, chunk, levels, out);
   else if (pairs_fit_int16(g.max_level, max_x))
-    group_dots_with<ops<true>>(g, i0, count, x, x_stride, cols, blocks, blocks, level_scratch, out);
+    group_dots_with<ops<true>>(g, i0, count, x, x_stride, cols, blocks, blocks, levels, out);
   else
-    group_dots_with<ops<false>>(g, i0, count, x, x_stride, cols, blocks, blocks, level_scratch, out);
+    group_dots_with<ops<false>>(g, i0, count, x, x_stride, cols, blocks, blocks, levels, out);
 }
 
 }  // namespace rmsmp::cpu::detail::avx2_impl

@@ -65,7 +65,7 @@ struct native_instructions {
 using ops = avx512_vnni_ops<native_instructions>;
 
 /// Rows [i0, i0 + count) of a group (count <= 4) against `cols` activation columns:
-/// out[r * cols + n] = raw dot product mod 2^32 (no zero-point correction).
+/// out[n * 4 + r] = raw dot product mod 2^32 (no zero-point correction).
 /// level_scratch: 4 * blocks * 64 bytes, 64-byte aligned.
 inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
                        std::size_t x_stride, std::size_t cols, std::size_t blocks, std::uint8_t* level_scratch,

@@ -11,7 +11,7 @@ namespace rmsmp::cpu::detail::generic_impl {
 
 /// Rows [i0, i0 + count) of a group against `cols` activation columns (x: offset-binary
 /// uint8, columns `x_stride` bytes apart, `blocks` * 64 values each):
-/// out[r * cols + n] = sum_k level[r][k] * x[n][k] modulo 2^32.
+/// out[n * GroupTiling{}.rows + r] = sum_k level[r][k] * x[n][k] modulo 2^32 (count <= 4).
 inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
                        std::size_t x_stride, std::size_t cols, std::size_t blocks, std::uint32_t* out) {
   constexpr std::size_t block = PackedWeights::block, half = block / 2;
@@ -32,7 +32,7 @@ inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, 
         for (std::size_t k = 0; k < blocks * block; ++k)
           sum += static_cast<std::uint32_t>(static_cast<std::int8_t>(w[k]) * xn[k]);
       }
-      out[r * cols + n] = sum;
+      out[n * GroupTiling{}.rows + r] = sum;
     }
   }
 }
