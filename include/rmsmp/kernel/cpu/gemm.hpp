@@ -218,14 +218,21 @@ void store_tile_outputs(const PackedGroup& g, std::size_t i0, std::size_t count,
     out[r] = &y(row_of[r], static_cast<int>(n0));
   }
   const auto stride = static_cast<std::size_t>(y.column_stride);
-  for (std::size_t n = 0; n < cols; ++n)
+  for (std::size_t n = 0; n < cols; ++n) {
+    // The column's dots are read before any output is written: Y's int32 may alias the
+    // uint32 dots, so otherwise each load waits for the store before it (measured: 8 % more
+    // time on 512x256x49 than the same loop reading one row per stream).
+    std::uint32_t column[most_rows];
+#pragma GCC unroll 4
+    for (std::size_t r = 0; r < rows; ++r) column[r] = dots[n * ColumnStride + r];
 #pragma GCC unroll 4
     for (std::size_t r = 0; r < rows; ++r) {
       // Exact: the contract guarantees the true sum fits in int32, so the value modulo 2^32
       // names it uniquely.
-      const auto acc = static_cast<std::int32_t>(dots[n * ColumnStride + r] - correction[r]);
+      const auto acc = static_cast<std::int32_t>(column[r] - correction[r]);
       out[r][n * stride] = pipeline.apply(acc, row_of[r]);
     }
+  }
 }
 
 /// Every output of one tile, 4 rows at a time (store_tile_outputs), for tiles of
