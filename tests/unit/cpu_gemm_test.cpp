@@ -494,6 +494,31 @@ TEST_CASE("AVX2 takes outer-product tiles for small K and at least 4 columns, wh
   CHECK_FALSE(cpu::detail::group_tiling(cpu::detail::Kernel::generic, first, 784, 64, 255).outer);
 }
 
+TEST_CASE("the AVX-512 kernels take outer-product tiles for small K and at least 8 columns, every scheme", "[cpu]") {
+  // vpdpbusd is exact for every level, Fixed-8 with 8-bit activations included. The emulated
+  // kernel decides like the native one; both run the outer tiles in the kernel tests (N = 8
+  // and 9 with K <= 192).
+  const cpu::PackedWeights w(MixedRowMatrix<>::from_codes({Fixed<8>::id}, {1.0f}, CodeMatrix::Zero(1, 64)));
+  const cpu::PackedGroup& g = w.groups()[0];
+  const auto emulated = cpu::detail::Kernel::avx512_vnni_emulated;
+  const std::size_t most_k = 64 * cpu::detail::avx512_vnni_emulated_impl::outer_max_blocks;
+  CHECK(cpu::detail::group_tiling(emulated, g, 8, most_k, 255).outer);
+  CHECK(cpu::detail::group_tiling(emulated, g, 8, 147, 255).quads == 37);
+  CHECK_FALSE(cpu::detail::group_tiling(emulated, g, 7, 64, 255).outer);
+  CHECK_FALSE(cpu::detail::group_tiling(emulated, g, 8, most_k + 1, 255).outer);
+#if RMSMP_CPU_X86_KERNELS  // the native kernel's rule (it is compiled, not run, here)
+  for (std::size_t cols : {1, 7, 8, 100})
+    for (std::size_t depth : {1, 64, 147, 192, 193, 4096}) {
+      CAPTURE(cols, depth);
+      const cpu::detail::GroupTiling e = cpu::detail::group_tiling(emulated, g, cols, depth, 255);
+      const cpu::detail::GroupTiling n = cpu::detail::group_tiling(cpu::detail::Kernel::avx512_vnni, g, cols, depth, 255);
+      CHECK(e.outer == n.outer);
+      CHECK(e.rows == n.rows);
+      CHECK(e.quads == n.quads);
+    }
+#endif
+}
+
 TEST_CASE("every thread gets a contiguous share of every group, the extra tiles spread", "[cpu]") {
   for (std::size_t parts = 1; parts <= 5; ++parts)
     for (std::size_t groups = 1; groups <= 4; ++groups) {

@@ -97,11 +97,19 @@ AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padde
 /// has them and they pay, outer-product tiles (tile_kernel.inc).
 inline GroupTiling group_tiling(Kernel kernel, const PackedGroup& g, std::size_t cols, std::size_t depth,
                                 int max_x) {
+  (void)g, (void)max_x;  // only the AVX2 kernel asks, and only on x86
+  switch (kernel) {
 #if RMSMP_CPU_X86_KERNELS
-  if (kernel == Kernel::avx2) return avx2_impl::tiling(g, cols, depth, max_x);
+    case Kernel::avx2:
+      return avx2_impl::tiling(g, cols, depth, max_x);
+    case Kernel::avx512_vnni:
+      return avx512_vnni_impl::tiling(cols, depth);
 #endif
-  (void)kernel, (void)g, (void)cols, (void)depth, (void)max_x;
-  return {};
+    case Kernel::avx512_vnni_emulated:
+      return avx512_vnni_emulated_impl::tiling(cols, depth);
+    default:
+      return {};  // generic: inner-product rows only
+  }
 }
 
 /// For an outer tiling: the levels of rows [i0, i0 + count) of group g as group_dots reads
@@ -109,10 +117,18 @@ inline GroupTiling group_tiling(Kernel kernel, const PackedGroup& g, std::size_t
 /// aligned.
 inline void interleave_tile(Kernel kernel, const PackedGroup& g, std::size_t i0, std::size_t count,
                             std::size_t blocks, std::uint8_t* block_scratch, std::uint8_t* out) {
+  switch (kernel) {
 #if RMSMP_CPU_X86_KERNELS
-  if (kernel == Kernel::avx2) return avx2_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
+    case Kernel::avx2:
+      return avx2_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
+    case Kernel::avx512_vnni:
+      return avx512_vnni_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
 #endif
-  (void)kernel, (void)g, (void)i0, (void)count, (void)blocks, (void)block_scratch, (void)out;
+    case Kernel::avx512_vnni_emulated:
+      return avx512_vnni_emulated_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
+    default:
+      break;
+  }
   throw Error("cpu backend: this kernel has no outer-product tiles");
 }
 
@@ -129,11 +145,11 @@ inline void group_dots(Kernel kernel, const PackedGroup& g, GroupTiling tiling, 
       avx2_impl::group_dots(g, tiling, i0, count, x, x_stride, cols, blocks, max_x, levels, out);
       return;
     case Kernel::avx512_vnni:
-      avx512_vnni_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, levels, out);
+      avx512_vnni_impl::group_dots(g, tiling, i0, count, x, x_stride, cols, blocks, levels, out);
       return;
 #endif
     case Kernel::avx512_vnni_emulated:
-      avx512_vnni_emulated_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, levels, out);
+      avx512_vnni_emulated_impl::group_dots(g, tiling, i0, count, x, x_stride, cols, blocks, levels, out);
       return;
     case Kernel::generic:
       generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);

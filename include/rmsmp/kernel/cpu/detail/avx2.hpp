@@ -108,7 +108,6 @@ struct ops {
   // broadcast + ones + 1 temporary.
   static constexpr std::size_t rows_per_vector = 8;
   static constexpr std::size_t outer_tile_rows = 16;
-  static_assert(outer_tile_rows == max_tile_rows, "gemm.hpp's output stage reads outer tiles of max_tile_rows rows");
   static constexpr int outer_tile_cols = 4;
 
   /// The 16-entry level table in both 128-bit lanes (vpshufb looks up within each lane).
@@ -212,21 +211,10 @@ struct int16_sum_ops : ops<true> {
 
 #include "rmsmp/kernel/cpu/detail/tile_kernel.inc"
 
-/// Outer-product tiles for groups whose vpmaddubsw pair sums are exact, on a call with at
-/// least one full column tile, when K is at most outer_max_blocks blocks of 64: there the
-/// inner-product tiles' ends (a horizontal sum per output) cost as much as their products.
-/// Measured in docs/benchmarks.md (session 6): faster on 1 to 3 blocks (K = 64, 128, 147),
-/// slower on 4 (K = 256).
-inline constexpr std::size_t outer_max_blocks = 3;
-
-/// `depth`: K, unpadded. An outer tiling covers K in quads of 4 columns, not blocks of 64:
-/// conv1's K = 147 takes 37 quads instead of 3 blocks (48 quads).
+/// How group g runs in a call (choose_tiling): outer-product tiles need exact vpmaddubsw pair
+/// sums. `depth`: K, unpadded.
 inline GroupTiling tiling(const PackedGroup& g, std::size_t cols, std::size_t depth, int max_x) {
-  const std::size_t blocks = (depth + 63) / 64;
-  if (pairs_fit_int16(g.max_level, max_x) && cols >= static_cast<std::size_t>(ops<true>::outer_tile_cols) &&
-      blocks <= outer_max_blocks)
-    return {ops<true>::outer_tile_rows, true, (depth + 3) / 4};
-  return {static_cast<std::size_t>(ops<true>::tile_rows), false, 0};
+  return choose_tiling<ops<true>>(cols, depth, pairs_fit_int16(g.max_level, max_x));
 }
 
 /// For an outer tiling: rows [i0, i0 + count) of g (count <= tiling.rows) as group_dots

@@ -15,6 +15,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
@@ -55,6 +56,13 @@ struct emulated_instructions {
   }
   static void store_si512(std::uint8_t* p, const vec& v) {
     for (std::size_t i = 0; i < 64; ++i) p[i] = v.byte[i];
+  }
+  static void storeu_si512(void* p, const vec& v) { std::memcpy(p, v.byte.data(), 64); }
+  /// vpbroadcastd: d in every 32-bit lane, little-endian.
+  static vec set1_epi32(std::int32_t d) {
+    vec r;
+    for (int j = 0; j < 16; ++j) r.set_dword(j, static_cast<std::uint32_t>(d));
+    return r;
   }
   /// vbroadcasti64x4 from memory: 32 bytes to bytes 0..31 and again to 32..63.
   static vec broadcast_i64x4(const std::uint8_t* p) {
@@ -134,12 +142,23 @@ struct emulated_instructions {
 
 using ops = avx512_vnni_ops<emulated_instructions>;
 
+/// As avx512_vnni_impl::tiling.
+inline GroupTiling tiling(std::size_t cols, std::size_t depth) { return choose_tiling<ops>(cols, depth, true); }
+
+/// As avx512_vnni_impl::interleave_tile, on emulated instructions.
+inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t count, std::size_t blocks,
+                            std::uint8_t* block_scratch, std::uint8_t* out) {
+  interleave_tile<ops>(g, i0, count, blocks, block_scratch, out);
+}
+
 /// As avx512_vnni_impl::group_dots, on emulated instructions.
-inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, std::uint8_t* level_scratch,
-                       std::uint32_t* out) {
-  // vpdpbusd accumulates in int32 lanes: no chunks.
-  group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, blocks, level_scratch, out);
+inline void group_dots(const PackedGroup& g, GroupTiling tiling, std::size_t i0, std::size_t count,
+                       const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::size_t blocks,
+                       std::uint8_t* levels, std::uint32_t* out) {
+  if (tiling.outer)
+    group_rows_outer<ops>(levels, x, x_stride, cols, tiling.quads, 0, out);
+  else
+    group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, blocks, levels, out);
 }
 
 }  // namespace rmsmp::cpu::detail::avx512_vnni_emulated_impl

@@ -13,6 +13,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/kernel/cpu/detail/target_region.hpp"
@@ -31,6 +32,8 @@ struct native_instructions {
   static vec setzero_si512() { return _mm512_setzero_si512(); }
   static vec load_si512(const std::uint8_t* p) { return _mm512_load_si512(p); }
   static void store_si512(std::uint8_t* p, vec v) { _mm512_store_si512(p, v); }
+  static void storeu_si512(void* p, vec v) { _mm512_storeu_si512(p, v); }
+  static vec set1_epi32(std::int32_t d) { return _mm512_set1_epi32(d); }
   static vec broadcast_i64x4(const std::uint8_t* p) {
     return _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
   }
@@ -64,14 +67,29 @@ struct native_instructions {
 
 using ops = avx512_vnni_ops<native_instructions>;
 
-/// Rows [i0, i0 + count) of a group (count <= 4) against `cols` activation columns:
-/// out[n * 4 + r] = raw dot product mod 2^32 (no zero-point correction).
-/// level_scratch: 4 * blocks * 64 bytes, 64-byte aligned.
-inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint8_t* x,
-                       std::size_t x_stride, std::size_t cols, std::size_t blocks, std::uint8_t* level_scratch,
-                       std::uint32_t* out) {
+/// How group g runs in a call (choose_tiling): vpdpbusd is exact for every scheme, so any
+/// group may take outer-product tiles. `depth`: K, unpadded.
+inline GroupTiling tiling(std::size_t cols, std::size_t depth) { return choose_tiling<ops>(cols, depth, true); }
+
+/// For an outer tiling: rows [i0, i0 + count) of g as group_dots reads them
+/// (outer_tile_rows * blocks * 64 bytes at out); block_scratch: 64 bytes. Both 64-byte aligned.
+inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t count, std::size_t blocks,
+                            std::uint8_t* block_scratch, std::uint8_t* out) {
+  interleave_tile<ops>(g, i0, count, blocks, block_scratch, out);
+}
+
+/// Rows [i0, i0 + count) of a group (count <= tiling.rows) against `cols` activation columns:
+/// out[n * tiling.rows + r] = raw dot product mod 2^32 (no zero-point correction). levels: for
+/// an outer tiling the tile's levels from interleave_tile, otherwise scratch of 4 * blocks * 64
+/// bytes; 64-byte aligned.
+inline void group_dots(const PackedGroup& g, GroupTiling tiling, std::size_t i0, std::size_t count,
+                       const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::size_t blocks,
+                       std::uint8_t* levels, std::uint32_t* out) {
   // vpdpbusd accumulates in int32 lanes: no chunks.
-  group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, blocks, level_scratch, out);
+  if (tiling.outer)
+    group_rows_outer<ops>(levels, x, x_stride, cols, tiling.quads, 0, out);
+  else
+    group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, blocks, levels, out);
 }
 
 }  // namespace rmsmp::cpu::detail::avx512_vnni_impl
