@@ -256,6 +256,13 @@ template <std::size_t ColumnStride, class Pipeline>
 void store_tile(const PackedGroup& g, std::size_t i0, std::size_t count, const std::uint32_t* dots,
                 std::size_t cols, std::uint32_t zpu, const Pipeline& pipeline,
                 const OutputView<typename Pipeline::output_type>& y, std::size_t n0) {
+  if constexpr (ColumnStride <= 4) {  // inner-product tiles: a single slice
+    if (count == 4)
+      store_tile_outputs<4, ColumnStride>(g, i0, 4, dots, cols, zpu, pipeline, y, n0);
+    else
+      store_tile_outputs<0, ColumnStride>(g, i0, count, dots, cols, zpu, pipeline, y, n0);
+    return;
+  }
   for (std::size_t r = 0; r < count; r += 4) {
     if (count - r >= 4)
       store_tile_outputs<4, ColumnStride>(g, i0 + r, 4, dots + r, cols, zpu, pipeline, y, n0);

@@ -225,6 +225,20 @@ inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t co
   interleave_tile<ops<true>>(g, i0, count, blocks, block_scratch, out);
 }
 
+/// group_dots for an outer tiling. Out of line: inlined into group_dots, it changed how GCC 12
+/// compiled the inner-product paths there, and those measured about 10 % slower on
+/// 512x256x49 (docs/benchmarks.md, session 6).
+[[gnu::noinline]] inline void outer_dots(const PackedGroup& g, GroupTiling tiling, const std::uint8_t* x,
+                                         std::size_t x_stride, std::size_t cols, int max_x, const std::uint8_t* levels,
+                                         std::uint32_t* out) {
+  // A chunk of one quad would widen after every vpmaddubsw: vpmaddwd(ones) per product, as
+  // ops<true> does without the chunk loop.
+  if (const std::size_t pair_sums = int16_pair_sums(g.max_level, max_x); pair_sums >= 2)
+    group_rows_outer<int16_sum_ops>(levels, x, x_stride, cols, tiling.quads, pair_sums, out);
+  else
+    group_rows_outer<ops<true>>(levels, x, x_stride, cols, tiling.quads, 0, out);
+}
+
 /// Rows [i0, i0 + count) of a group (count <= tiling.rows, from tiling()) against `cols`
 /// activation columns: raw dot products mod 2^32 (no zero-point correction), in the order
 /// GroupTiling describes. max_x: the largest activation (255, or 15 for 4-bit activations)
@@ -234,14 +248,8 @@ inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t co
 inline void group_dots(const PackedGroup& g, GroupTiling tiling, std::size_t i0, std::size_t count,
                        const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
                        std::uint8_t* levels, std::uint32_t* out) {
-  const std::size_t pair_sums = int16_pair_sums(g.max_level, max_x);
   if (tiling.outer) {
-    // A chunk of one quad would widen after every vpmaddubsw: vpmaddwd(ones) per product, as
-    // ops<true> does without the chunk loop.
-    if (pair_sums >= 2)
-      group_rows_outer<int16_sum_ops>(levels, x, x_stride, cols, tiling.quads, pair_sums, out);
-    else
-      group_rows_outer<ops<true>>(levels, x, x_stride, cols, tiling.quads, 0, out);
+    outer_dots(g, tiling, x, x_stride, cols, max_x, levels, out);
     return;
   }
   if (const std::size_t chunk = int16_chunk_blocks(g.max_level, max_x); chunk >= 1)
