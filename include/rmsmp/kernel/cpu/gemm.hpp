@@ -237,7 +237,7 @@ void store_tile_outputs(const PackedGroup& g, std::size_t i0, std::size_t count,
   for (std::size_t n = 0; n < cols; ++n) {
     // The column's dots are read before any output is written: Y's int32 may alias the
     // uint32 dots, so otherwise the compiler must keep every load after the store before it.
-    std::uint32_t column[most_rows];
+    std::uint32_t column[most_rows] = {};  // zero-initialised for -Wmaybe-uninitialized, as above
 #pragma GCC unroll 4
     for (std::size_t r = 0; r < rows; ++r) column[r] = dots[n * ColumnStride + r];
 #pragma GCC unroll 4
