@@ -226,8 +226,8 @@ inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t co
 }
 
 /// group_dots for an outer tiling. Out of line: inlined into group_dots, it changed how GCC 12
-/// compiled the inner-product paths there, and those measured about 10 % slower on
-/// 512x256x49 (docs/benchmarks.md, session 6).
+/// compiled the inner-product paths there, and those measured 6-13 % slower (fastest call on
+/// 128x576x784 and 512x256x49; docs/benchmarks.md, session 6).
 [[gnu::noinline]] inline void outer_dots(const PackedGroup& g, GroupTiling tiling, const std::uint8_t* x,
                                          std::size_t x_stride, std::size_t cols, int max_x, const std::uint8_t* levels,
                                          std::uint32_t* out) {
