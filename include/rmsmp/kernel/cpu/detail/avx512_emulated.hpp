@@ -142,23 +142,7 @@ struct emulated_instructions {
 
 using ops = avx512_vnni_ops<emulated_instructions>;
 
-/// As avx512_vnni_impl::tiling.
-inline GroupTiling tiling(std::size_t cols, std::size_t depth) { return choose_tiling<ops>(cols, depth, true); }
-
-/// As avx512_vnni_impl::interleave_tile, on emulated instructions.
-inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t count, std::size_t blocks,
-                            std::uint8_t* block_scratch, std::uint8_t* out) {
-  interleave_tile<ops>(g, i0, count, blocks, block_scratch, out);
-}
-
-/// As avx512_vnni_impl::group_dots, on emulated instructions.
-inline void group_dots(const PackedGroup& g, GroupTiling tiling, std::size_t i0, std::size_t count,
-                       const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::size_t blocks,
-                       std::uint8_t* levels, std::uint32_t* out) {
-  if (tiling.outer)
-    group_rows_outer<ops>(levels, x, x_stride, cols, tiling.quads, 0, out);
-  else
-    group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, blocks, levels, out);
-}
+// tiling, interleave_tile, group_dots: as in avx512_vnni_impl, on emulated instructions.
+#include "rmsmp/kernel/cpu/detail/avx512_vnni_entry.inc"
 
 }  // namespace rmsmp::cpu::detail::avx512_vnni_emulated_impl

@@ -67,30 +67,7 @@ struct native_instructions {
 
 using ops = avx512_vnni_ops<native_instructions>;
 
-/// How group g runs in a call (choose_tiling): vpdpbusd is exact for every scheme, so any
-/// group may take outer-product tiles. `depth`: K, unpadded.
-inline GroupTiling tiling(std::size_t cols, std::size_t depth) { return choose_tiling<ops>(cols, depth, true); }
-
-/// For an outer tiling: rows [i0, i0 + count) of g as group_dots reads them
-/// (outer_tile_rows * blocks * 64 bytes at out); block_scratch: 64 bytes. Both 64-byte aligned.
-inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t count, std::size_t blocks,
-                            std::uint8_t* block_scratch, std::uint8_t* out) {
-  interleave_tile<ops>(g, i0, count, blocks, block_scratch, out);
-}
-
-/// Rows [i0, i0 + count) of a group (count <= tiling.rows) against `cols` activation columns:
-/// out[n * tiling.rows + r] = raw dot product mod 2^32 (no zero-point correction). levels: for
-/// an outer tiling the tile's levels from interleave_tile, otherwise scratch of 4 * blocks * 64
-/// bytes; 64-byte aligned.
-inline void group_dots(const PackedGroup& g, GroupTiling tiling, std::size_t i0, std::size_t count,
-                       const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::size_t blocks,
-                       std::uint8_t* levels, std::uint32_t* out) {
-  // vpdpbusd accumulates in int32 lanes: no chunks.
-  if (tiling.outer)
-    group_rows_outer<ops>(levels, x, x_stride, cols, tiling.quads, 0, out);
-  else
-    group_dots_with<ops>(g, i0, count, x, x_stride, cols, blocks, blocks, levels, out);
-}
+#include "rmsmp/kernel/cpu/detail/avx512_vnni_entry.inc"
 
 }  // namespace rmsmp::cpu::detail::avx512_vnni_impl
 
