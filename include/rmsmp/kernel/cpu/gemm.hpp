@@ -160,8 +160,8 @@ inline void group_dots(Kernel kernel, const PackedGroup& g, GroupTiling tiling, 
   throw Error("cpu backend: this kernel is not compiled in");
 }
 
-/// How many threads a call uses: at most `threads`, one tile (4 rows of one group) each at
-/// least, and one per `min_work` multiply-adds at least (0: no such limit).
+/// How many threads a call uses: at most `threads`, one tile (GroupTiling::rows rows of one
+/// group) each at least, and one per `min_work` multiply-adds at least (0: no such limit).
 inline int threads_for(int threads, std::size_t tiles, double multiply_adds, std::size_t min_work) {
   double limit = std::min(static_cast<double>(threads), static_cast<double>(tiles));
   if (min_work > 0) limit = std::min(limit, std::floor(multiply_adds / static_cast<double>(min_work)));
@@ -197,8 +197,8 @@ inline std::size_t panel_columns(std::size_t padded_k) {
 /// Columns per panel when outer-product tiles run: few enough that the panel's int32 outputs,
 /// M per column, about 16 KiB, stay in L1 while every tile writes its rows of them (a group's
 /// rows are scattered over Y, so each tile writes a few values into many lines of Y). The
-/// weights (interleaved once per call) and activations are small there (K <= 256). At most
-/// panel_columns(padded_k); a multiple of 4, at least 4.
+/// weights (interleaved once per call) and activations are small there (K <= 64 *
+/// outer_max_blocks). At most panel_columns(padded_k); a multiple of 4, at least 4.
 inline std::size_t outer_panel_columns(std::size_t rows, std::size_t padded_k) {
   constexpr std::size_t y_bytes = std::size_t{16} << 10;
   const std::size_t columns = y_bytes / (sizeof(std::int32_t) * std::max<std::size_t>(rows, 1)) / 4 * 4;
@@ -271,10 +271,11 @@ void store_tile(const PackedGroup& g, std::size_t i0, std::size_t count, const s
   }
 }
 
-/// The kernel. The activations are swept in panels of columns (panel_columns); with a pool,
-/// each thread computes its share of the tiles (4 rows of one group) of every group
-/// (group_share). Every output is computed by one thread exactly as without a pool, so the
-/// results do not depend on the thread count.
+/// The kernel. The activations are swept in panels of columns (panel_columns, or
+/// outer_panel_columns); with a pool, each thread computes its share of the tiles
+/// (GroupTiling: 4 or 16 rows of one group) of every group (group_share). Every output is
+/// computed by one thread exactly as without a pool, so the results do not depend on the
+/// thread count.
 template <ActivationValue T, class Pipeline>
 void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
               const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool = nullptr,
