@@ -519,39 +519,50 @@ TEST_CASE("the AVX-512 kernels take outer-product tiles for small K and at least
 #endif
 }
 
-TEST_CASE("every thread gets a contiguous share of every group, the extra tiles spread", "[cpu]") {
-  for (std::size_t parts = 1; parts <= 5; ++parts)
-    for (std::size_t groups = 1; groups <= 4; ++groups) {
-      CAPTURE(parts, groups);
-      std::vector<std::size_t> tiles_of_part(parts, 0);
-      std::size_t all_tiles = 0;
-      for (std::size_t j = 0; j < groups; ++j) {
-        const std::size_t tiles = 3 + 7 * j;  // 3, 10, 17, 24: uneven splits for most part counts
-        all_tiles += tiles;
-        std::vector<int> owner(tiles, -1);
-        for (std::size_t part = 0; part < parts; ++part) {
-          const cpu::detail::TileRange share = cpu::detail::group_share(tiles, j, part, parts);
-          REQUIRE(share.begin <= share.end);
-          REQUIRE(share.end <= tiles);
-          // floor(tiles / parts) or one more
-          REQUIRE(share.end - share.begin >= tiles / parts);
-          REQUIRE(share.end - share.begin <= tiles / parts + 1);
-          for (std::size_t t = share.begin; t < share.end; ++t) {
-            REQUIRE(owner[t] == -1);  // no tile computed twice
-            owner[t] = static_cast<int>(part);
+TEST_CASE("work units cover every tile of every panel once, and the prologue every item once", "[cpu]") {
+  for (std::size_t threads = 1; threads <= 5; ++threads)
+    for (std::size_t tiles : {1, 2, 7, 64, 1025})
+      for (std::size_t panels : {1, 3, 40})
+        for (double tile_work : {100.0, 1e5, 3e6, 5e7}) {
+          CAPTURE(threads, tiles, panels, tile_work);
+          const double work = tile_work * static_cast<double>(tiles * panels);
+          const cpu::detail::WorkUnits plan = cpu::detail::plan_units(threads, tiles, panels, work);
+          REQUIRE(plan.tiles == tiles);
+          REQUIRE(plan.panels == panels);
+          REQUIRE(plan.unit_tiles >= 1);
+          REQUIRE(plan.unit_tiles <= tiles);
+          if (threads == 1) {  // the loop of a call without threads: a unit per panel
+            REQUIRE(plan.prologue_units == 1);
+            REQUIRE(plan.unit_tiles == tiles);
+          } else {
+            // Units of about 4 Mi multiply-adds at most (or one tile), and enough of them for
+            // every thread to take several.
+            REQUIRE(static_cast<double>(plan.unit_tiles - 1) * tile_work < static_cast<double>(1 << 22));
+            REQUIRE(plan.units() - plan.prologue_units >= std::min(tiles * panels, 4 * threads));
           }
-          tiles_of_part[part] += share.end - share.begin;
+          std::vector<int> computed(tiles * panels, 0);
+          for (std::size_t u = plan.prologue_units; u < plan.units(); ++u) {
+            const std::size_t p = plan.panel_of(u);
+            const cpu::detail::ItemRange share = plan.tile_share(u);
+            REQUIRE(p < panels);
+            REQUIRE(share.begin < share.end);
+            REQUIRE(share.end <= tiles);
+            REQUIRE(share.end - share.begin <= plan.unit_tiles);
+            for (std::size_t t = share.begin; t < share.end; ++t) ++computed[p * tiles + t];
+            if (u > plan.prologue_units) REQUIRE(plan.panel_of(u - 1) <= p);  // panel by panel
+          }
+          REQUIRE(std::all_of(computed.begin(), computed.end(), [](int c) { return c == 1; }));
+          for (std::size_t items : {0, 1, 5, 196, 1000}) {
+            std::size_t next = 0;  // the shares follow one another, from 0 to items
+            for (std::size_t u = 0; u < plan.prologue_units; ++u) {
+              const cpu::detail::ItemRange share = plan.prologue_share(items, u);
+              REQUIRE(share.begin == next);
+              REQUIRE(share.end >= share.begin);
+              next = share.end;
+            }
+            REQUIRE(next == items);
+          }
         }
-        for (int o : owner) REQUIRE(o != -1);  // every tile computed
-      }
-      // Each group's shares differ by at most one tile, so the parts' totals by at most one
-      // tile per group.
-      const auto [fewest, most] = std::minmax_element(tiles_of_part.begin(), tiles_of_part.end());
-      REQUIRE(*most - *fewest <= groups);
-      std::size_t total = 0;
-      for (std::size_t n : tiles_of_part) total += n;
-      REQUIRE(total == all_tiles);
-    }
 }
 
 TEST_CASE("int16 partial sums: the longest chunk of blocks the levels and activations allow", "[cpu]") {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -68,15 +70,16 @@ constexpr Kernel kernel_for(ArchId a) {
 #define RMSMP_CPU_BASELINE_ARCH xsimd::neon
 #endif
 
-/// The activations as the kernels read them: each column padded with zeros to padded_cols,
-/// 64-byte aligned, in offset binary (int8 x becomes x + 128 = x ^ 0x80 as uint8).
+/// Columns [n0, n1) of the activations as the kernels read them, into `buf` (columns
+/// `padded_cols` bytes apart, zeroed beforehand, 64-byte aligned): each column padded with
+/// zeros to padded_cols, in offset binary (int8 x becomes x + 128 = x ^ 0x80 as uint8).
 template <ActivationValue T>
-AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padded_cols) {
-  AlignedBytes buf(padded_cols * static_cast<std::size_t>(x.cols));
+void offset_binary_columns(const ActivationView<T>& x, std::size_t padded_cols, std::size_t n0, std::size_t n1,
+                           std::uint8_t* buf) {
   const auto K = static_cast<std::size_t>(x.rows);
-  for (int n = 0; n < x.cols; ++n) {
-    const auto* src = reinterpret_cast<const std::uint8_t*>(x.column(n));
-    std::uint8_t* dst = buf.data() + static_cast<std::size_t>(n) * padded_cols;
+  for (std::size_t n = n0; n < n1; ++n) {
+    const auto* src = reinterpret_cast<const std::uint8_t*>(x.column(static_cast<int>(n)));
+    std::uint8_t* dst = buf + n * padded_cols;
     if constexpr (std::is_unsigned_v<T>) {
       if (K != 0) std::memcpy(dst, src, K);
     } else {
@@ -89,7 +92,6 @@ AlignedBytes offset_binary_columns(const ActivationView<T>& x, std::size_t padde
       for (; k < K; ++k) dst[k] = static_cast<std::uint8_t>(src[k] ^ 0x80);
     }
   }
-  return buf;
 }
 
 /// How `kernel` computes group g in a call with `cols` activation columns and K = `depth` (all
@@ -168,21 +170,59 @@ inline int threads_for(int threads, std::size_t tiles, double multiply_adds, std
   return limit < 1 ? 1 : static_cast<int>(limit);
 }
 
-/// Tiles [begin, end) of one scheme group.
-struct TileRange {
+/// Items [begin, end) of a range.
+struct ItemRange {
   std::size_t begin = 0, end = 0;
 };
 
-/// The tiles of scheme group number `group` (of `tiles` tiles) that part `part` of `parts`
-/// computes: a contiguous share of every group, [tiles * q / parts, tiles * (q + 1) / parts)
-/// with q = (part + group) mod parts, so that the extra tile of an uneven split falls to a
-/// different part in each group. Every part thus gets about the same share of every scheme,
-/// whatever a scheme's rows cost on this kernel (on AVX2 a PoT-4 row takes about 1.3 and a
-/// Fixed-8 row about 2 times a Fixed-4 row: docs/benchmarks.md, session 5). Depends only on
-/// its arguments.
-inline TileRange group_share(std::size_t tiles, std::size_t group, std::size_t part, std::size_t parts) {
-  const std::size_t q = (part + group) % parts;
-  return {tiles * q / parts, tiles * (q + 1) / parts};
+/// How one call's work is cut into units (run_gemm). The threads take the units in order from a
+/// shared counter, so a thread that starts late (a worker waking up) or runs slowly (another
+/// process on its core) takes fewer units instead of holding up the call, and every thread
+/// gets about the same time's work whatever a scheme's rows cost on the kernel.
+///   units [0, prologue_units)   prologue unit u converts its share (prologue_share) of the
+///                               activation columns and interleaves its share of the
+///                               outer-product tiles
+///   then, panel by panel        units of up to unit_tiles consecutive tiles of the call (all
+///                               groups' tiles, group by group): tile_share
+/// A compute unit starts only after every prologue unit has ended. Which thread computes a tile
+/// does not change how it is computed, so results do not depend on the thread count or timing.
+struct WorkUnits {
+  std::size_t prologue_units = 1;
+  std::size_t tiles = 0;       // tiles of the call, all groups
+  std::size_t panels = 0;      // column panels of the call
+  std::size_t unit_tiles = 1;  // tiles per compute unit, >= 1
+
+  std::size_t units_per_panel() const { return (tiles + unit_tiles - 1) / unit_tiles; }
+  std::size_t units() const { return prologue_units + panels * units_per_panel(); }
+
+  /// Prologue unit u's share of `items` items: [items * u / P, items * (u + 1) / P).
+  ItemRange prologue_share(std::size_t items, std::size_t u) const {
+    return {items * u / prologue_units, items * (u + 1) / prologue_units};
+  }
+  /// The panel of compute unit u (prologue_units <= u < units()).
+  std::size_t panel_of(std::size_t u) const { return (u - prologue_units) / units_per_panel(); }
+  /// The tiles of compute unit u.
+  ItemRange tile_share(std::size_t u) const {
+    const std::size_t first = (u - prologue_units) % units_per_panel() * unit_tiles;
+    return {first, std::min(tiles, first + unit_tiles)};
+  }
+};
+
+/// The units of a call of `work` multiply-adds (M * padded K * N) in `tiles` tiles and `panels`
+/// panels on `threads` threads. One thread: a compute unit per panel (the loop of a call
+/// without threads). Several: units of at most about 4 Mi multiply-adds (about 60 us at the
+/// 1-thread rate of AVX2 on 512x4608x196 here: 462 M in 7 ms), so that taking a unit (one
+/// atomic increment) costs nothing next to it, and at most 1/8 of a thread's share of the
+/// work (so at least 4 units per thread after rounding up to whole tiles), so that the last
+/// unit to end leaves the other threads idle for a small part of the call.
+inline WorkUnits plan_units(std::size_t threads, std::size_t tiles, std::size_t panels, double work) {
+  WorkUnits plan{1, tiles, panels, std::max<std::size_t>(tiles, 1)};
+  if (threads <= 1 || tiles == 0 || panels == 0 || work <= 0) return plan;
+  plan.prologue_units = 4 * threads;
+  const double unit_work = std::min(static_cast<double>(std::size_t{1} << 22), work / (8.0 * static_cast<double>(threads)));
+  const double tile_work = work / (static_cast<double>(tiles) * static_cast<double>(panels));
+  plan.unit_tiles = std::clamp<std::size_t>(static_cast<std::size_t>(std::ceil(unit_work / tile_work)), 1, tiles);
+  return plan;
 }
 
 /// Columns of activations the kernel sweeps before moving to the next tile of rows: about
@@ -272,8 +312,8 @@ void store_tile(const PackedGroup& g, std::size_t i0, std::size_t count, const s
 }
 
 /// The kernel. The activations are swept in panels of columns (panel_columns, or
-/// outer_panel_columns); with a pool, each thread computes its share of the tiles
-/// (GroupTiling: 4 or 16 rows of one group) of every group (group_share). Every output is
+/// outer_panel_columns), and every panel by tiles of rows (GroupTiling: 4 or 16 rows of one
+/// group); with a pool, the threads take the work in units (WorkUnits). Every output is
 /// computed by one thread exactly as without a pool, so the results do not depend on the
 /// thread count.
 template <ActivationValue T, class Pipeline>
@@ -296,56 +336,83 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   const std::size_t Kp = w.padded_cols();
   const std::size_t blocks = Kp / PackedWeights::block;
   const auto N = static_cast<std::size_t>(x.cols);
-  const AlignedBytes xb = offset_binary_columns(x, Kp);  // once per call, read-only afterwards
   // acc = sum level * (x - zp) = sum level * xu - zpu * sum level, xu - zpu = x - zp.
   const auto zpu = static_cast<std::uint32_t>(x.params.zero_point + (std::is_signed_v<T> ? 128 : 0));
   const int max_x = x.params.bits == 4 ? 15 : 255;
 
-  std::vector<GroupTiling> tilings;
-  bool any_outer = false;
+  // The tiles of the call are numbered group by group; outer-product tiles are also numbered
+  // among themselves (their interleaved levels, made once per call by the prologue units,
+  // follow one another in outer_levels).
+  struct GroupTiles {
+    GroupTiling tiling;
+    std::size_t first = 0, count = 0;  // its tiles among the call's
+    std::size_t first_outer = 0;       // its first tile among the outer-product tiles
+  };
+  std::vector<GroupTiles> groups;
+  std::size_t tile_count = 0, outer_count = 0;
   for (const PackedGroup& g : w.groups()) {
-    tilings.push_back(group_tiling(kernel, g, N, w.cols(), max_x));
-    any_outer = any_outer || tilings.back().outer;
+    const GroupTiling tiling = group_tiling(kernel, g, N, w.cols(), max_x);
+    const std::size_t count = (g.rows + tiling.rows - 1) / tiling.rows;
+    groups.push_back({tiling, tile_count, count, outer_count});
+    tile_count += count;
+    if (tiling.outer) outer_count += count;
   }
-  auto tiles_of = [&](std::size_t j) { return (w.groups()[j].rows + tilings[j].rows - 1) / tilings[j].rows; };
-  const std::size_t panel = std::min(N, any_outer ? outer_panel_columns(w.rows(), Kp) : panel_columns(Kp));
+  const std::size_t outer_tile_bytes = max_tile_rows * Kp;
+  const std::size_t panel = std::min(N, outer_count == 0 ? panel_columns(Kp) : outer_panel_columns(w.rows(), Kp));
+  const double work = static_cast<double>(w.rows()) * static_cast<double>(Kp) * static_cast<double>(N);
+  const int threads = pool == nullptr ? 1 : threads_for(pool->size(), tile_count, work, min_work_per_thread);
+  const WorkUnits plan = plan_units(static_cast<std::size_t>(threads), tile_count, (N + panel - 1) / panel, work);
 
-  // Computes every output of the tiles of part `part` of `parts` (group_share), with its own
-  // scratch.
-  auto run_part = [&](std::size_t part, std::size_t parts) {
-    const std::size_t groups = w.groups().size();
-    std::vector<TileRange> shares(groups);
-    std::vector<std::size_t> outer_offset(groups);
-    std::size_t outer_bytes = 0;
-    for (std::size_t j = 0; j < groups; ++j) {
-      shares[j] = group_share(tiles_of(j), j, part, parts);
-      outer_offset[j] = outer_bytes;
-      if (tilings[j].outer) outer_bytes += (shares[j].end - shares[j].begin) * tilings[j].rows * Kp;
-    }
-    // This part's outer-product tiles, interleaved once per call (their block scratch last);
-    // the other tiles' expanded nibble levels, once per tile and panel.
-    AlignedBytes outer_levels(any_outer ? outer_bytes + 64 : 0);
-    for (std::size_t j = 0; j < groups; ++j)
-      if (tilings[j].outer)
-        for (std::size_t t = shares[j].begin; t < shares[j].end; ++t) {
-          const std::size_t i0 = t * tilings[j].rows;
-          interleave_tile(kernel, w.groups()[j], i0, std::min(tilings[j].rows, w.groups()[j].rows - i0), blocks,
-                          outer_levels.data() + outer_bytes,
-                          outer_levels.data() + outer_offset[j] + (t - shares[j].begin) * tilings[j].rows * Kp);
-        }
-    AlignedBytes level_scratch(GroupTiling{}.rows * Kp);
+  AlignedBytes xb(Kp * N);  // the activations as the kernels read them: read-only after the prologue
+  AlignedBytes outer_levels(outer_count * outer_tile_bytes);
+  std::atomic<std::size_t> next_unit{0}, prologue_ended{0};
+
+  // Takes units until none is left, with its own scratch (allocated before it takes any unit).
+  auto work_units = [&](int) {
+    AlignedBytes level_scratch(GroupTiling{}.rows * Kp), block_scratch(outer_count == 0 ? 0 : 64);
     std::vector<std::uint32_t> dots(max_tile_rows * panel);
-    for (std::size_t n0 = 0; n0 < N; n0 += panel) {
+    bool prologue_seen = false;
+    for (std::size_t u = next_unit++; u < plan.units(); u = next_unit++) {
+      if (u < plan.prologue_units) {
+        // Counted even if it throws (none is expected): the exception reaches the caller,
+        // and no thread waits for this unit forever.
+        struct CountOnExit {
+          std::atomic<std::size_t>& ended;
+          ~CountOnExit() { ended.fetch_add(1, std::memory_order_release); }
+        } count_on_exit{prologue_ended};
+        const ItemRange columns = plan.prologue_share(N, u);
+        offset_binary_columns(x, Kp, columns.begin, columns.end, xb.data());
+        const ItemRange outer = plan.prologue_share(outer_count, u);
+        for (std::size_t j = 0; j < groups.size(); ++j) {
+          if (!groups[j].tiling.outer) continue;
+          const std::size_t begin = std::max(outer.begin, groups[j].first_outer);
+          const std::size_t end = std::min(outer.end, groups[j].first_outer + groups[j].count);
+          for (std::size_t o = begin; o < end; ++o) {
+            const std::size_t i0 = (o - groups[j].first_outer) * max_tile_rows;
+            interleave_tile(kernel, w.groups()[j], i0, std::min(max_tile_rows, w.groups()[j].rows - i0), blocks,
+                            block_scratch.data(), outer_levels.data() + o * outer_tile_bytes);
+          }
+        }
+        continue;
+      }
+      if (!prologue_seen) {  // the other threads' prologue units are short: wait, don't sleep
+        while (prologue_ended.load(std::memory_order_acquire) < plan.prologue_units) std::this_thread::yield();
+        prologue_seen = true;
+      }
+      const std::size_t n0 = plan.panel_of(u) * panel;
       const std::size_t cols = std::min(panel, N - n0);
-      for (std::size_t j = 0; j < groups; ++j) {
+      const ItemRange share = plan.tile_share(u);
+      for (std::size_t j = 0; j < groups.size(); ++j) {
         const PackedGroup& g = w.groups()[j];
-        const GroupTiling tiling = tilings[j];
-        for (std::size_t t = shares[j].begin; t < shares[j].end; ++t) {
-          const std::size_t i0 = t * tiling.rows;
+        const GroupTiling tiling = groups[j].tiling;
+        const std::size_t begin = std::max(share.begin, groups[j].first);
+        const std::size_t end = std::min(share.end, groups[j].first + groups[j].count);
+        for (std::size_t t = begin; t < end; ++t) {
+          const std::size_t i0 = (t - groups[j].first) * tiling.rows;
           const std::size_t count = std::min(tiling.rows, g.rows - i0);
-          std::uint8_t* levels = tiling.outer ? outer_levels.data() + outer_offset[j] +
-                                                    (t - shares[j].begin) * tiling.rows * Kp
-                                              : level_scratch.data();
+          std::uint8_t* levels =
+              tiling.outer ? outer_levels.data() + (groups[j].first_outer + t - groups[j].first) * outer_tile_bytes
+                           : level_scratch.data();
           group_dots(kernel, g, tiling, i0, count, xb.data() + n0 * Kp, Kp, cols, blocks, max_x, levels,
                      dots.data());
           // Outer-product tiles have max_tile_rows rows (the kernels assert it), the others 4.
@@ -357,17 +424,8 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
       }
     }
   };
-
-  std::size_t tiles = 0;
-  for (std::size_t j = 0; j < w.groups().size(); ++j) tiles += tiles_of(j);
-  const int parts = pool == nullptr ? 1
-                                    : threads_for(pool->size(), tiles,
-                                                  static_cast<double>(w.rows()) * static_cast<double>(Kp) *
-                                                      static_cast<double>(N),
-                                                  min_work_per_thread);
-  auto part = [&](int i) { run_part(static_cast<std::size_t>(i), static_cast<std::size_t>(parts)); };
-  // One part, a busy pool, or a call from inside a pool job: all on the calling thread.
-  if (parts == 1 || !pool->try_run(parts, part)) run_part(0, 1);
+  // One thread, a busy pool, or a call from inside a pool job: all on the calling thread.
+  if (threads == 1 || !pool->try_run(threads, work_units)) work_units(0);
 }
 
 }  // namespace detail
