@@ -24,8 +24,9 @@ namespace rmsmp::cpu {
 struct Threads {
   int count = 1;
   /// A call uses at most one thread per this many multiply-adds (M * padded K * N), so small
-  /// calls stay on the calling thread. A guess (about a million), not tuned by measurement;
-  /// 0 removes the limit (every tile may go to its own thread).
+  /// calls stay on the calling thread: about where a second thread breaks even on AVX2
+  /// (measured in docs/cpu-kernels.md, "Threads"); 0 removes the limit (every tile may go to
+  /// its own thread).
   std::size_t min_work_per_thread = std::size_t{1} << 20;
 
   /// One thread per hardware thread (std::thread::hardware_concurrency(), 1 if unknown).
