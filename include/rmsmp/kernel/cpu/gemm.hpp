@@ -71,8 +71,9 @@ constexpr Kernel kernel_for(ArchId a) {
 #endif
 
 /// Columns [n0, n1) of the activations as the kernels read them, into `buf` (columns
-/// `padded_cols` bytes apart, zeroed beforehand, 64-byte aligned): each column padded with
-/// zeros to padded_cols, in offset binary (int8 x becomes x + 128 = x ^ 0x80 as uint8).
+/// `padded_cols` bytes apart, 64-byte aligned; every byte of these columns is written): each
+/// column padded with zeros to padded_cols, in offset binary (int8 x becomes x + 128 = x ^ 0x80
+/// as uint8).
 template <ActivationValue T>
 void offset_binary_columns(const ActivationView<T>& x, std::size_t padded_cols, std::size_t n0, std::size_t n1,
                            std::uint8_t* buf) {
@@ -91,6 +92,7 @@ void offset_binary_columns(const ActivationView<T>& x, std::size_t padded_cols, 
 #endif
       for (; k < K; ++k) dst[k] = static_cast<std::uint8_t>(src[k] ^ 0x80);
     }
+    std::memset(dst + K, 0, padded_cols - K);
   }
 }
 
@@ -363,7 +365,9 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   const int threads = pool == nullptr ? 1 : threads_for(pool->size(), tile_count, work, min_work_per_thread);
   const WorkUnits plan = plan_units(static_cast<std::size_t>(threads), tile_count, (N + panel - 1) / panel, work);
 
-  AlignedBytes xb(Kp * N);  // the activations as the kernels read them: read-only after the prologue
+  // The activations as the kernels read them, written by the prologue units (not zeroed here
+  // first: that was a pass over all of them on the calling thread), read-only after them.
+  AlignedBytes xb(Kp * N, AlignedBytes::Uninitialized{});
   AlignedBytes outer_levels(outer_count * outer_tile_bytes);
   std::atomic<std::size_t> next_unit{0}, prologue_ended{0};
 

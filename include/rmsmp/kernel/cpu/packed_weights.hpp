@@ -29,11 +29,15 @@ class AlignedBytes {
  public:
   static constexpr std::size_t alignment = 64;
 
+  /// Tag: leave the bytes unset, for a buffer whose every byte is written before it is read.
+  struct Uninitialized {};
+
   AlignedBytes() = default;
-  explicit AlignedBytes(std::size_t size) : size_(size) {
-    if (size_ == 0) return;
-    data_.reset(static_cast<std::uint8_t*>(::operator new(size_, std::align_val_t{alignment})));
-    std::memset(data_.get(), 0, size_);
+  explicit AlignedBytes(std::size_t size) : AlignedBytes(size, Uninitialized{}) {
+    if (size_ != 0) std::memset(data_.get(), 0, size_);
+  }
+  AlignedBytes(std::size_t size, Uninitialized) : size_(size) {
+    if (size_ != 0) data_.reset(static_cast<std::uint8_t*>(::operator new(size_, std::align_val_t{alignment})));
   }
   AlignedBytes(const AlignedBytes& other) : AlignedBytes(other.size_) {
     if (size_ != 0) std::memcpy(data_.get(), other.data_.get(), size_);
