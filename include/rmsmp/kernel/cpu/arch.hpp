@@ -29,13 +29,12 @@
 #endif
 #endif
 
-// RMSMP_CPU_NATIVE_AVX512: offer the native AVX-512 VNNI kernel to dispatch. Off by default
-// until it has been run against the reference on AVX-512 VNNI silicon: so far its logic is
-// tested only through the emulated instructions (docs/cpu-kernels.md). When off, the kernel
-// still compiles (so it cannot rot) and the emulated twin is still tested, but
-// best_available_arch() never picks it and CpuBackend<cpu::avx512_vnni> is refused.
+// RMSMP_CPU_NATIVE_AVX512: offer the native AVX-512 VNNI kernel to dispatch (default 1). Define
+// it to 0 to opt out: the kernel then still compiles (so it cannot rot) and its emulated twin is
+// still tested, but best_available_arch() never picks it and CpuBackend<cpu::avx512_vnni> is
+// refused. docs/cpu-kernels.md says on which processors it was checked against the reference.
 #if !defined(RMSMP_CPU_NATIVE_AVX512)
-#define RMSMP_CPU_NATIVE_AVX512 0
+#define RMSMP_CPU_NATIVE_AVX512 1
 #endif
 
 namespace rmsmp::cpu {
