@@ -57,10 +57,10 @@ struct widened {
 
 /// acc + p in 16-bit (Lanes = 'w', vpaddw) or 32-bit (Lanes = 'd', vpaddd) lanes, written
 /// into acc's own register. The same sum as _mm256_add_epi16/32, as one instruction the
-/// compiler cannot reassociate: from the intrinsics, GCC 12 summed the products of a step
-/// first, put each new sum in a fresh register and copied it back to the accumulator's (8
-/// copies per step of the 4 x 2 tile) and spilled one accumulator; tied this way the inner
-/// loop is loads, multiplies and adds only (timed in docs/benchmarks.md, session 5).
+/// compiler cannot reassociate: from the intrinsics, GCC 12 sums the products of a step
+/// first, puts each new sum in a fresh register and copies it back to the accumulator's (8
+/// copies per step of the 4 x 2 tile) and spills one accumulator; tied this way the inner
+/// loop is loads, multiplies and adds only (docs/benchmarks.md, "Kernel choices measured").
 template <char Lanes>
 inline __m256i add_in_place(__m256i acc, __m256i p) {
   static_assert(Lanes == 'w' || Lanes == 'd', "add_in_place: 'w' (int16 lanes) or 'd' (int32 lanes)");
@@ -225,9 +225,9 @@ inline void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t co
   interleave_tile<ops<true>>(g, i0, count, blocks, block_scratch, out);
 }
 
-/// group_dots for an outer tiling. Out of line: inlined into group_dots, it changed how GCC 12
-/// compiled the inner-product paths there, and those measured 6-13 % slower (fastest call on
-/// 128x576x784 and 512x256x49; docs/benchmarks.md, session 6).
+/// group_dots for an outer tiling. Out of line: inlined into group_dots, it changes how GCC 12
+/// compiles the inner-product paths there, and those measure 6-13 % slower (fastest call on
+/// 128x576x784 and 512x256x49; docs/benchmarks.md, "Kernel choices measured").
 [[gnu::noinline]] inline void outer_dots(const PackedGroup& g, GroupTiling tiling, const std::uint8_t* x,
                                          std::size_t x_stride, std::size_t cols, int max_x, const std::uint8_t* levels,
                                          std::uint32_t* out) {
