@@ -87,4 +87,8 @@ inline std::string setup_key(const Case& c) { return c.op + "/" + c.name; }
 void bm_onednn(benchmark::State& state, Case c);
 void bm_onednn_ba(benchmark::State& state, Case c);
 
+/// BM_stream_read/{avx2,avx512}_loads (stream_bench.cpp): one core's read bandwidth, the bound
+/// of the cold GEMVs, in the same run.
+void register_stream_read();
+
 }  // namespace rmsmp_bench

@@ -179,6 +179,7 @@ std::vector<Case> cases() {
 }
 
 void register_all() {
+  register_stream_read();
   for (const Case& c : cases()) {
     auto reg = [&](const char* impl, void (*fn)(benchmark::State&, Case)) {
       // Real time, not CPU time: a multi-threaded call's work is not all on the timing thread.

@@ -8,7 +8,9 @@
 Benchmarks are named BM_<op>/<impl>/<shape>. Prints a Markdown table: one row per shape, the
 ops/s of every implementation (in Gops/s, 2*M*K*N per call) and the ratio of rmsmp_mix to
 onednn_s8, to onednn_s8_ba (GEMV only) and to eigen_f32 (higher is better for rmsmp).
-Only ratios of implementations measured in the same run are meaningful.
+Only ratios of implementations measured in the same run are meaningful. When the run has
+BM_stream_read (one core's read bandwidth), a second table gives each cold GEMV's weight
+bytes per second as a share of it.
 
 --cpu-time: rates per second of the process's CPU time instead of real time, for a machine
 busy with other work (the real time then includes the time other processes ran). Only for
@@ -26,11 +28,16 @@ def load(path, cpu_time=False):
     with open(path) as f:
         data = json.load(f)
     shapes = {}  # (op, shape) -> {impl: ops/s}, in run order
+    streams = {}  # load width -> bytes/s of BM_stream_read
+    weight_rates = {}  # (op, shape) -> {impl: weight bytes/s}
     for b in data["benchmarks"]:
         if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
             continue
         # Every benchmark is timed in real time, which appends "/real_time" to its name.
         parts = b["name"].removesuffix("/real_time").split("/")
+        if len(parts) == 2 and parts[0] == "BM_stream_read" and "bytes/s" in b:
+            streams[parts[1]] = float(b["bytes/s"])
+            continue
         if len(parts) != 3 or "ops/s" not in b:
             continue
         op, impl, shape = parts
@@ -41,7 +48,9 @@ def load(path, cpu_time=False):
             # ops/s counts per second of real time: ops per call = rate * real time per call.
             rate *= float(b["real_time"]) / float(b["cpu_time"])
         shapes.setdefault((op.removeprefix("BM_"), shape), {})[impl] = rate
-    return data.get("context", {}), shapes
+        if "weight_bytes/s" in b and shape.endswith("_cold"):
+            weight_rates.setdefault((op.removeprefix("BM_"), shape), {})[impl] = float(b["weight_bytes/s"])
+    return data.get("context", {}), shapes, streams, weight_rates
 
 
 def main(argv):
@@ -51,7 +60,7 @@ def main(argv):
     if len(args) != 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    context, shapes = load(args[0], cpu_time)
+    context, shapes, streams, weight_rates = load(args[0], cpu_time)
     impls = [i for i in IMPLS if any(i in r for r in shapes.values())]
     impls += sorted({i for r in shapes.values() for i in r} - set(impls))
     ratios = [r for r in RATIOS if r in impls and "rmsmp_mix" in impls]
@@ -82,6 +91,16 @@ def main(argv):
             two = row.get("rmsmp_mix")
             if base and two:
                 print(f"| {op} | {shape.removesuffix('_threads2')} | {base / 1e9:.2f} | {two / 1e9:.2f} | {two / base:.2f}x |")
+    if streams and weight_rates and not cpu_time:
+        best = max(streams.values())
+        print()
+        print("One core's read bandwidth: " + ", ".join(f"{k} {v / 1e9:.2f} GB/s" for k, v in streams.items()))
+        print()
+        print("| op | shape | impl | weight GB/s | share of the best stream read |")
+        print("|---|---|---|---:|---:|")
+        for (op, shape), row in weight_rates.items():
+            for impl in [i for i in impls if i in row]:
+                print(f"| {op} | {shape} | {impl} | {row[impl] / 1e9:.2f} | {row[impl] / best:.2f} |")
     return 0
 
 

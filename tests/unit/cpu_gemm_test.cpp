@@ -513,8 +513,8 @@ TEST_CASE("the AVX-512 kernels take outer-product tiles for small K and at least
   CHECK_FALSE(cpu::detail::group_tiling(emulated, g, 7, 64, 255).outer);
   CHECK_FALSE(cpu::detail::group_tiling(emulated, g, 8, most_k + 1, 255).outer);
 #if RMSMP_CPU_X86_KERNELS  // the native kernel's rule (it is compiled, not run, here)
-  for (std::size_t cols : {1, 7, 8, 100})
-    for (std::size_t depth : {1, 64, 147, 192, 193, 4096}) {
+  for (std::size_t cols : {1u, 7u, 8u, 100u})
+    for (std::size_t depth : {1u, 64u, 147u, 192u, 193u, 4096u}) {
       CAPTURE(cols, depth);
       const cpu::detail::GroupTiling e = cpu::detail::group_tiling(emulated, g, cols, depth, 255);
       const cpu::detail::GroupTiling n = cpu::detail::group_tiling(cpu::detail::Kernel::avx512_vnni, g, cols, depth, 255);
@@ -527,8 +527,8 @@ TEST_CASE("the AVX-512 kernels take outer-product tiles for small K and at least
 
 TEST_CASE("work units cover every tile of every panel once, and the prologue every item once", "[cpu]") {
   for (std::size_t threads = 1; threads <= 5; ++threads)
-    for (std::size_t tiles : {1, 2, 7, 64, 1025})
-      for (std::size_t panels : {1, 3, 40})
+    for (std::size_t tiles : {1u, 2u, 7u, 64u, 1025u})
+      for (std::size_t panels : {1u, 3u, 40u})
         for (double tile_work : {100.0, 1e5, 3e6, 5e7}) {
           CAPTURE(threads, tiles, panels, tile_work);
           const double work = tile_work * static_cast<double>(tiles * panels);
@@ -558,7 +558,7 @@ TEST_CASE("work units cover every tile of every panel once, and the prologue eve
             if (u > plan.prologue_units) REQUIRE(plan.panel_of(u - 1) <= p);  // panel by panel
           }
           REQUIRE(std::all_of(computed.begin(), computed.end(), [](int c) { return c == 1; }));
-          for (std::size_t items : {0, 1, 5, 196, 1000}) {
+          for (std::size_t items : {0u, 1u, 5u, 196u, 1000u}) {
             std::size_t next = 0;  // the shares follow one another, from 0 to items
             for (std::size_t u = 0; u < plan.prologue_units; ++u) {
               const cpu::detail::ItemRange share = plan.prologue_share(items, u);

@@ -353,14 +353,14 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   std::vector<GroupTiles> groups;
   std::size_t tile_count = 0, outer_count = 0;
   for (const PackedGroup& g : w.groups()) {
-    const GroupTiling tiling = group_tiling(kernel, g, N, w.cols(), max_x);
+    const GroupTiling tiling = group_tiling(kernel, g, N, static_cast<std::size_t>(w.cols()), max_x);
     const std::size_t count = (g.rows + tiling.rows - 1) / tiling.rows;
     groups.push_back({tiling, tile_count, count, outer_count});
     tile_count += count;
     if (tiling.outer) outer_count += count;
   }
   const std::size_t outer_tile_bytes = max_tile_rows * Kp;
-  const std::size_t panel = std::min(N, outer_count == 0 ? panel_columns(Kp) : outer_panel_columns(w.rows(), Kp));
+  const std::size_t panel = std::min(N, outer_count == 0 ? panel_columns(Kp) : outer_panel_columns(static_cast<std::size_t>(w.rows()), Kp));
   const double work = static_cast<double>(w.rows()) * static_cast<double>(Kp) * static_cast<double>(N);
   const int threads = pool == nullptr ? 1 : threads_for(pool->size(), tile_count, work, min_work_per_thread);
   const WorkUnits plan = plan_units(static_cast<std::size_t>(threads), tile_count, (N + panel - 1) / panel, work);

@@ -238,12 +238,12 @@ class RtlBackend {
   /// The engine's own limits for one chunk of depth `depth` (max_chunk_depth picks chunks that
   /// pass; this guards the hardware against a chunking mistake).
   template <class Mix, ActivationValue T>
-  static void check_chunk_fits(const MixedRowMatrix<Mix>& weights, const ActivationParams& params, int depth) {
+  static void check_chunk_fits(const MixedRowMatrix<Mix>& weights, const ActivationParams& activation_params, int depth) {
     using rmsmp::detail::require;
     require(depth >= 1 && beats_for(depth) <= Params.act_depth && passes_per_run(depth) >= 1,
             "rtl backend: a K chunk of " + std::to_string(depth) + " does not fit the engine (" + describe(Params) + ")");
     for (const RowGroup& g : weights.groups()) {
-      const std::int64_t bound = static_cast<std::int64_t>(depth) * g.codebook().max_level * max_abs_centered<T>(params);
+      const std::int64_t bound = static_cast<std::int64_t>(depth) * g.codebook().max_level * max_abs_centered<T>(activation_params);
       require(bound <= engine_accumulator_max,
               "rtl backend: " + display_name(g.scheme()) + " rows with a K chunk of " + std::to_string(depth) +
                   " could reach " + std::to_string(bound) + ", beyond the engine's " + std::to_string(Params.acc_bits) +
