@@ -55,6 +55,10 @@ inline std::size_t last_level_cache_bytes() {
 
 /// How many copies of `bytes_per_copy` weights the cold runs rotate through: together at
 /// least twice the last-level cache (so a cyclic walk misses in it every time), at least 2.
+/// Every setup reads each copy once (one untimed call) before the timing starts: on a virtual
+/// machine the first read of freshly written memory can be 10 times slower than later ones
+/// (rmsmp_fixed4's cold GEMV on the Zen 5 guest: 6.95 ms per call over the first 31 calls,
+/// 0.78 ms over 890), and "cold" means "not in any cache", not "never read".
 inline int cold_copies(std::size_t bytes_per_copy) {
   const std::size_t target = 2 * last_level_cache_bytes();
   const std::size_t n = (target + bytes_per_copy - 1) / std::max<std::size_t>(bytes_per_copy, 1);
