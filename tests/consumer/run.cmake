@@ -13,7 +13,7 @@
 #   subdirectory  add_subdirectory(RMSMP_SOURCE_DIR): rmsmp must not build its
 #                 own tests/bench/examples there
 #   pkgconfig     cmake --install, then compile main.cpp with
-#                 `pkg-config --cflags rmsmp` using only the compiler
+#                 `pkg-config --cflags --libs rmsmp` using only the compiler
 cmake_minimum_required(VERSION 3.22)
 
 foreach(_var RMSMP_SOURCE_DIR RMSMP_BINARY_DIR WORK_DIR)
@@ -118,16 +118,17 @@ foreach(_mode IN LISTS MODES)
     if(NOT PKG_CONFIG_EXECUTABLE)
       message(FATAL_ERROR "[consumer] pkgconfig: pkg-config not found (apt-get install pkg-config)")
     endif()
-    run("pkgconfig: pkg-config --cflags rmsmp"
+    # As README says: compile and link flags, in one command.
+    run("pkgconfig: pkg-config --cflags --libs rmsmp"
       COMMAND "${CMAKE_COMMAND}" -E env "PKG_CONFIG_PATH=${PREFIX}/share/pkgconfig"
-              "${PKG_CONFIG_EXECUTABLE}" --cflags rmsmp
+              "${PKG_CONFIG_EXECUTABLE}" --cflags --libs rmsmp
       OUTPUT_VAR _cflags)
     string(STRIP "${_cflags}" _cflags)
-    message(STATUS "[consumer] pkgconfig: cflags = ${_cflags}")
+    message(STATUS "[consumer] pkgconfig: cflags and libs = ${_cflags}")
     separate_arguments(_cflags UNIX_COMMAND "${_cflags}")
     file(MAKE_DIRECTORY "${_build}")
     run("pkgconfig: compile"
-      COMMAND "${CXX_COMPILER}" ${_cflags} "${CONSUMER_SOURCE_DIR}/main.cpp"
+      COMMAND "${CXX_COMPILER}" "${CONSUMER_SOURCE_DIR}/main.cpp" ${_cflags}
               -o "${_build}/consumer")
     run("pkgconfig: run" COMMAND "${_build}/consumer" OUTPUT_VAR _out)
     expect_consumer_ok("pkgconfig: run" "${_out}")
