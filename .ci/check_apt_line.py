@@ -132,15 +132,16 @@ def main():
     owners = file_owners()
 
     missing = {}  # package -> an example file
+    used_packages = set()
     for path in sorted(used_paths(args.build_dir)):
         found = owners_of(path, owners)
+        used_packages |= found
         if found and not (found & allowed):
             for package in sorted(found):
                 missing.setdefault(package, path)
 
     print(f"check_apt_line: {len(named)} packages named, {len(allowed)} on a fresh system "
-          f"with them; the build in {args.build_dir} used files of "
-          f"{len({p for path in used_paths(args.build_dir) for p in owners_of(path, owners)})} packages")
+          f"with them; the build in {args.build_dir} used files of {len(used_packages)} packages")
     if missing:
         print("check_apt_line: the build used files of packages that README's apt line does not "
               "install on a fresh Debian (add them to the line, or make their use optional):")

@@ -5,8 +5,6 @@
 // buffer of twice the last-level cache (every pass misses in it) with 32-byte (AVX2) or
 // 64-byte (AVX-512) loads, summing them into independent accumulators so that the loads, not
 // the adds, set the pace. Compare a cold GEMV's weight_bytes/s with its bytes/s.
-#include <immintrin.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -41,36 +39,43 @@ const AlignedBuffer& stream_buffer() {
   return buffer;
 }
 
-[[gnu::target("avx2")]] std::uint64_t read_avx2(const std::byte* p, std::size_t bytes) {
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-  for (std::size_t i = 0; i < bytes; i += 256) {
-    const auto* v = reinterpret_cast<const __m256i*>(p + i);
-    a0 = _mm256_add_epi64(a0, _mm256_load_si256(v + 0));
-    a1 = _mm256_add_epi64(a1, _mm256_load_si256(v + 1));
-    a2 = _mm256_add_epi64(a2, _mm256_load_si256(v + 2));
-    a3 = _mm256_add_epi64(a3, _mm256_load_si256(v + 3));
-    a0 = _mm256_add_epi64(a0, _mm256_load_si256(v + 4));
-    a1 = _mm256_add_epi64(a1, _mm256_load_si256(v + 5));
-    a2 = _mm256_add_epi64(a2, _mm256_load_si256(v + 6));
-    a3 = _mm256_add_epi64(a3, _mm256_load_si256(v + 7));
-  }
-  const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
-  return static_cast<std::uint64_t>(_mm256_extract_epi64(s, 0) + _mm256_extract_epi64(s, 3));
+/// GCC/Clang vector types of 64-bit lanes (the size of a vector attribute cannot depend on a
+/// template parameter, hence one specialization per width).
+template <std::size_t Bytes>
+struct u64_vector;
+template <>
+struct u64_vector<32> {
+  typedef std::uint64_t type __attribute__((vector_size(32), may_alias));
+};
+template <>
+struct u64_vector<64> {
+  typedef std::uint64_t type __attribute__((vector_size(64), may_alias));
+};
+
+/// The sum of the 64-bit words of p[0, bytes) (bytes a multiple of 256, p 64-byte aligned),
+/// read VectorBytes at a time into four accumulators. Always inlined into the target-specific
+/// functions below, so that the vector type compiles to their loads (vmovdqa / vmovdqa64).
+template <std::size_t VectorBytes>
+[[gnu::always_inline]] inline std::uint64_t sum_of_loads(const std::byte* p, std::size_t bytes) {
+  using vec = typename u64_vector<VectorBytes>::type;
+  constexpr std::size_t per_step = 256 / VectorBytes;
+  vec acc[4] = {};
+  for (std::size_t i = 0; i < bytes; i += 256)
+#pragma GCC unroll 8
+    for (std::size_t j = 0; j < per_step; ++j) acc[j % 4] += *reinterpret_cast<const vec*>(p + i + j * VectorBytes);
+  const vec total = acc[0] + acc[1] + acc[2] + acc[3];
+  std::uint64_t sum = 0;
+  for (std::size_t lane = 0; lane < VectorBytes / 8; ++lane) sum += total[lane];
+  return sum;
 }
 
+[[gnu::target("avx2")]] std::uint64_t read_avx2(const std::byte* p, std::size_t bytes) { return sum_of_loads<32>(p, bytes); }
 [[gnu::target("avx512f")]] std::uint64_t read_avx512(const std::byte* p, std::size_t bytes) {
-  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-  for (std::size_t i = 0; i < bytes; i += 256) {
-    const auto* v = reinterpret_cast<const __m512i*>(p + i);
-    a0 = _mm512_add_epi64(a0, _mm512_load_si512(v + 0));
-    a1 = _mm512_add_epi64(a1, _mm512_load_si512(v + 1));
-    a2 = _mm512_add_epi64(a2, _mm512_load_si512(v + 2));
-    a3 = _mm512_add_epi64(a3, _mm512_load_si512(v + 3));
-  }
-  return static_cast<std::uint64_t>(
-      _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3))));
+  return sum_of_loads<64>(p, bytes);
 }
 
+/// Arch avx2: 32-byte loads; avx512_vnni: 64-byte loads (run where dispatch would run that
+/// kernel, though the loads need only AVX-512 F).
 template <rmsmp::cpu::ArchId Arch>
 void bm_stream_read(benchmark::State& state) {
   if (!rmsmp::cpu::machine_supports(Arch)) {
