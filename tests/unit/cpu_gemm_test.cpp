@@ -38,7 +38,11 @@ struct Path {
             const OutputView<typename Pipeline::output_type>& y) const {
     if (arch) return CpuBackend<>(*arch).gemm(w, x, pipeline, y);
     check_gemm_arguments(w, x, pipeline, y);
-    cpu::detail::run_gemm(kernel, cpu::PackedWeights(w), x, pipeline, y);
+    cpu::detail::run_gemm(kernel, cpu::PackedWeights(w, cpu::detail::layout_for(kernel)), x, pipeline, y);
+  }
+  template <class Mix>
+  cpu::PreparedMatrix<Mix> prepare(const MixedRowMatrix<Mix>& w) const {
+    return cpu::PreparedMatrix<Mix>(w, cpu::detail::layout_for(kernel));
   }
   template <class Mix, ActivationValue T, class Pipeline>
   void gemm(const cpu::PreparedMatrix<Mix>& w, const ActivationView<T>& x, const Pipeline& pipeline,
@@ -87,9 +91,9 @@ template <class Mix, ActivationValue T, class Pipeline>
 void expect_same_as_reference(const std::vector<Path>& paths, const MixedRowMatrix<Mix>& w,
                               const Activations<T>& x, const Pipeline& pipeline) {
   const auto expected = reference::gemm(w, x.view(), pipeline);
-  const cpu::PreparedMatrix<Mix> prepared(w);
   for (const Path& path : paths) {
     CAPTURE(path.name);
+    const cpu::PreparedMatrix<Mix> prepared = path.prepare(w);
     REQUIRE(bit_equal(path.gemm(w, x.view(), pipeline), expected));
     REQUIRE(bit_equal(path.gemm(prepared, x.view(), pipeline), expected));
   }
@@ -148,11 +152,67 @@ TEST_CASE("architecture detection and forcing", "[cpu]") {
     INFO(cpu::arch_name(a) << ": compiled " << cpu::kernel_compiled(a) << ", machine " << cpu::machine_supports(a));
 }
 
+TEST_CASE("lane tiles hold every row once, in quartets of one scheme, with every level and zero padding",
+          "[cpu]") {
+  using L = cpu::LaneTiles;
+  // Many groups of few rows (random_dynamic), Sp2Mix (2-, 3-, 4- and 5-bit codes) and rows
+  // counts that leave partial quartets, slices and tiles.
+  for (int M : {1, 3, 5, 17, 33, 60, 100})
+    for (int K : {1, 7, 8, 9, 64, 147, 200}) {
+      CAPTURE(M, K);
+      const MixedRowMatrix<> dynamic = random_dynamic(rng, M, K);
+      const MixedRowMatrix<Sp2Mix> sp2 = random_static<Sp2Mix>(rng, M, K);
+      for (const auto* w : {&dynamic, static_cast<const MixedRowMatrix<>*>(nullptr)}) {
+        const cpu::PackedWeights p = w != nullptr ? cpu::PackedWeights(*w, cpu::WeightLayout::lane_tiles)
+                                                  : cpu::PackedWeights(sp2, cpu::WeightLayout::lane_tiles);
+        auto level_of = [&](int row, std::size_t k) { return w != nullptr ? w->level(row, static_cast<int>(k)) : sp2.level(row, static_cast<int>(k)); };
+        auto scheme_of = [&](int row) { return w != nullptr ? w->scheme_of_row(row) : sp2.scheme_of_row(row); };
+        const L& t = p.lane_tiles();
+        REQUIRE(p.layout() == cpu::WeightLayout::lane_tiles);
+        REQUIRE(p.groups().empty());
+        REQUIRE(t.steps == (static_cast<std::size_t>(K) + 7) / 8);
+        REQUIRE(t.steps * L::step_columns <= p.padded_cols());
+        REQUIRE(reinterpret_cast<std::uintptr_t>(t.data.data()) % 64 == 0);
+        std::vector<int> seen(static_cast<std::size_t>(M), 0);
+        bool byte_tiles_began = false;
+        for (std::size_t i = 0; i < t.tiles.size(); ++i) {
+          const L::Tile& tile = t.tiles[i];
+          REQUIRE(tile.offset % 64 == 0);
+          REQUIRE((tile.slices == 1 || tile.slices == 2));
+          if (tile.slices == 1 && i + 1 < t.tiles.size()) REQUIRE(t.tiles[i + 1].nibbles != tile.nibbles);
+          byte_tiles_began = byte_tiles_began || !tile.nibbles;
+          REQUIRE(tile.nibbles == !byte_tiles_began);  // nibble tiles first
+          for (std::size_t lane = 0; lane < L::tile_lanes; ++lane) {
+            const int row = t.rows_of(i)[lane];
+            if (lane >= tile.slices * L::slice_lanes) REQUIRE(row == -1);
+            if (row < 0) continue;
+            CAPTURE(i, lane, row);
+            ++seen[static_cast<std::size_t>(row)];
+            REQUIRE(tile.nibbles == (scheme_of(row).bits <= 4));
+            if (tile.nibbles)  // every used lane of a quartet has the scheme of its first used lane
+              for (std::size_t other = lane / L::quartet * L::quartet; other < lane; ++other)
+                if (t.rows_of(i)[other] >= 0) REQUIRE(scheme_of(t.rows_of(i)[other]) == scheme_of(row));
+            std::int64_t sum = 0;
+            for (std::size_t k = 0; k < t.steps * L::step_columns; ++k) {
+              const int expected = k < static_cast<std::size_t>(K) ? level_of(row, k) : 0;
+              if (k < static_cast<std::size_t>(K) || !tile.nibbles) REQUIRE(t.level(i, lane, k) == expected);
+              sum += expected;
+            }
+            REQUIRE(t.sums_of(i)[lane] == sum);
+          }
+        }
+        REQUIRE(std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; }));
+      }
+    }
+}
+
 TEST_CASE("packed weights hold every level, zero padding, row sums and original rows", "[cpu]") {
   for (int K : {1, 17, 64, 65, 200}) {
     CAPTURE(K);
     const MixedRowMatrix<> w = random_dynamic(rng, 60, K);
-    const cpu::PackedWeights p(w);
+    const cpu::PackedWeights p(w, cpu::WeightLayout::rows);
+    REQUIRE(p.layout() == cpu::WeightLayout::rows);
+    REQUIRE(p.lane_tiles().tiles.empty());
     REQUIRE(p.rows() == 60);
     REQUIRE(p.cols() == K);
     REQUIRE(p.padded_cols() % cpu::PackedWeights::block == 0);
@@ -477,7 +537,8 @@ TEST_CASE("AVX2 takes outer-product tiles for small K and at least 4 columns, wh
   }
   // One group per scheme, in the order of the assignment.
   const RowAssignment a{PoT<4>::id, Fixed<4>::id, Fixed<8>::id};
-  const cpu::PackedWeights w(MixedRowMatrix<>::from_codes(a, {1.0f, 1.0f, 1.0f}, CodeMatrix::Zero(3, 64)));
+  const cpu::PackedWeights w(MixedRowMatrix<>::from_codes(a, {1.0f, 1.0f, 1.0f}, CodeMatrix::Zero(3, 64)),
+                             cpu::WeightLayout::rows);
   auto outer = [&](SchemeId s, std::size_t cols, std::size_t depth, int max_x) {
     for (const cpu::PackedGroup& g : w.groups())
       if (g.scheme == s) return cpu::detail::group_tiling(cpu::detail::Kernel::avx2, g, cols, depth, max_x).outer;
@@ -498,31 +559,6 @@ TEST_CASE("AVX2 takes outer-product tiles for small K and at least 4 columns, wh
   CHECK(cpu::detail::group_tiling(cpu::detail::Kernel::avx2, first, 784, 149, 255).quads == 38);
   // The generic kernel has inner-product tiles only.
   CHECK_FALSE(cpu::detail::group_tiling(cpu::detail::Kernel::generic, first, 784, 64, 255).outer);
-}
-
-TEST_CASE("the AVX-512 kernels take outer-product tiles for small K and at least 8 columns, every scheme", "[cpu]") {
-  // vpdpbusd is exact for every level, Fixed-8 with 8-bit activations included. The emulated
-  // kernel decides like the native one; both run the outer tiles in the kernel tests (N = 8
-  // and 9 with K <= 192).
-  const cpu::PackedWeights w(MixedRowMatrix<>::from_codes({Fixed<8>::id}, {1.0f}, CodeMatrix::Zero(1, 64)));
-  const cpu::PackedGroup& g = w.groups()[0];
-  const auto emulated = cpu::detail::Kernel::avx512_vnni_emulated;
-  const std::size_t most_k = 64 * cpu::detail::avx512_vnni_emulated_impl::outer_max_blocks;
-  CHECK(cpu::detail::group_tiling(emulated, g, 8, most_k, 255).outer);
-  CHECK(cpu::detail::group_tiling(emulated, g, 8, 147, 255).quads == 37);
-  CHECK_FALSE(cpu::detail::group_tiling(emulated, g, 7, 64, 255).outer);
-  CHECK_FALSE(cpu::detail::group_tiling(emulated, g, 8, most_k + 1, 255).outer);
-#if RMSMP_CPU_X86_KERNELS  // the native kernel's rule (it is compiled, not run, here)
-  for (std::size_t cols : {1u, 7u, 8u, 100u})
-    for (std::size_t depth : {1u, 64u, 147u, 192u, 193u, 4096u}) {
-      CAPTURE(cols, depth);
-      const cpu::detail::GroupTiling e = cpu::detail::group_tiling(emulated, g, cols, depth, 255);
-      const cpu::detail::GroupTiling n = cpu::detail::group_tiling(cpu::detail::Kernel::avx512_vnni, g, cols, depth, 255);
-      CHECK(e.outer == n.outer);
-      CHECK(e.rows == n.rows);
-      CHECK(e.quads == n.quads);
-    }
-#endif
 }
 
 TEST_CASE("work units cover every tile of every panel once, and the prologue every item once", "[cpu]") {

@@ -167,7 +167,7 @@ TEST_CASE("thread settings of the backend", "[cpu][threads]") {
 
 TEST_CASE("the threads share out the tiles, and small or nested calls stay on the caller", "[cpu][threads]") {
   const auto m = random_static<AllFixed8>(rng, 40, 64);  // one group, 10 tiles, rows in order
-  const cpu::PackedWeights w(m);
+  const cpu::PackedWeights w(m, cpu::WeightLayout::rows);
   for (std::size_t i = 0; i < w.groups()[0].rows; ++i) REQUIRE(w.groups()[0].original_rows[i] == static_cast<int>(i));
   const auto x = random_activations<std::uint8_t>(rng, 64, 2, {0.1f, 3, 8});
   cpu::detail::ThreadPool pool(4);
@@ -187,7 +187,7 @@ TEST_CASE("the threads share out the tiles, and small or nested calls stay on th
   REQUIRE(threads_of(threads_per_row(w, x, &pool, 6000)) == std::set<std::thread::id>{me});
 
   // Fewer tiles than threads: at most one thread per tile.
-  const cpu::PackedWeights short_w(random_static<AllFixed8>(rng, 6, 64));  // 2 tiles
+  const cpu::PackedWeights short_w(random_static<AllFixed8>(rng, 6, 64), cpu::WeightLayout::rows);  // 2 tiles
   REQUIRE(threads_of(threads_per_row(short_w, x, &pool, 0, std::chrono::milliseconds(5))).size() <= 2);
 
   // A gemm started inside a pool job runs on that job's thread alone (even with another pool).

@@ -2,7 +2,8 @@
 // micro-kernel (generic, AVX2, AVX-512 VNNI), int32 accumulation over all of K, the output pipeline once per
 // output. Bit-identical to reference::gemm for every call check_gemm_arguments accepts.
 //
-//   cpu::gemm<Arch>(packed, x, pipeline, y)   the kernel on PackedWeights (arguments assumed
+//   cpu::gemm<Arch>(packed, x, pipeline, y)   the kernel on PackedWeights packed for it
+//                                             (layout_for(Arch::id); arguments assumed
 //                                             checked against the source matrix)
 //   CpuBackend<> backend;                     best runnable arch (or CpuBackend<cpu::avx2>, or
 //                                             CpuBackend<>{cpu::ArchId::generic} to force one)
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -96,9 +98,9 @@ void offset_binary_columns(const ActivationView<T>& x, std::size_t padded_cols, 
   }
 }
 
-/// How `kernel` computes group g in a call with `cols` activation columns and K = `depth` (all
-/// panels of the call use the same tiling): inner-product tiles of 4 rows, or where the kernel
-/// has them and they pay, outer-product tiles (tile_kernel.inc).
+/// How `kernel` (of the rows layout) computes group g in a call with `cols` activation columns
+/// and K = `depth` (all panels of the call use the same tiling): inner-product tiles of 4 rows,
+/// or where the kernel has them and they pay, outer-product tiles (tile_kernel.inc).
 inline GroupTiling group_tiling(Kernel kernel, const PackedGroup& g, std::size_t cols, std::size_t depth,
                                 int max_x) {
   (void)g, (void)max_x;  // only the AVX2 kernel asks, and only on x86
@@ -106,11 +108,7 @@ inline GroupTiling group_tiling(Kernel kernel, const PackedGroup& g, std::size_t
 #if RMSMP_CPU_X86_KERNELS
     case Kernel::avx2:
       return avx2_impl::tiling(g, cols, depth, max_x);
-    case Kernel::avx512_vnni:
-      return avx512_vnni_impl::tiling(cols, depth);
 #endif
-    case Kernel::avx512_vnni_emulated:
-      return avx512_vnni_emulated_impl::tiling(cols, depth);
     default:
       return {};  // generic: inner-product rows only
   }
@@ -125,11 +123,7 @@ inline void interleave_tile(Kernel kernel, const PackedGroup& g, std::size_t i0,
 #if RMSMP_CPU_X86_KERNELS
     case Kernel::avx2:
       return avx2_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
-    case Kernel::avx512_vnni:
-      return avx512_vnni_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
 #endif
-    case Kernel::avx512_vnni_emulated:
-      return avx512_vnni_emulated_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
     default:
       break;
   }
@@ -148,13 +142,7 @@ inline void group_dots(Kernel kernel, const PackedGroup& g, GroupTiling tiling, 
     case Kernel::avx2:
       avx2_impl::group_dots(g, tiling, i0, count, x, x_stride, cols, blocks, max_x, levels, out);
       return;
-    case Kernel::avx512_vnni:
-      avx512_vnni_impl::group_dots(g, tiling, i0, count, x, x_stride, cols, blocks, levels, out);
-      return;
 #endif
-    case Kernel::avx512_vnni_emulated:
-      avx512_vnni_emulated_impl::group_dots(g, tiling, i0, count, x, x_stride, cols, blocks, levels, out);
-      return;
     case Kernel::generic:
       generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
       return;
@@ -162,6 +150,31 @@ inline void group_dots(Kernel kernel, const PackedGroup& g, GroupTiling tiling, 
       break;
   }
   throw Error("cpu backend: this kernel is not compiled in");
+}
+
+/// The layout a kernel reads (PackedWeights).
+constexpr WeightLayout layout_for(Kernel kernel) {
+  return kernel == Kernel::avx512_vnni || kernel == Kernel::avx512_vnni_emulated ? WeightLayout::lane_tiles
+                                                                                   : WeightLayout::rows;
+}
+
+/// A lane-tile kernel on tile t (lane_tile_kernel.inc): out[c * LaneTiles::tile_lanes + lane]
+/// = raw dot product of the lane's row and column c (cols <= LaneTiles::block_columns).
+inline void lane_tile_dots(Kernel kernel, const LaneTiles& tiles, std::size_t t, const std::uint8_t* x,
+                           std::size_t x_stride, std::size_t cols, std::uint32_t* out, std::size_t prefetch_bytes) {
+  switch (kernel) {
+#if RMSMP_CPU_X86_KERNELS
+    case Kernel::avx512_vnni:
+      avx512_vnni_impl::lane_tile_dots(tiles, t, x, x_stride, cols, out, prefetch_bytes);
+      return;
+#endif
+    case Kernel::avx512_vnni_emulated:
+      avx512_vnni_emulated_impl::lane_tile_dots(tiles, t, x, x_stride, cols, out, prefetch_bytes);
+      return;
+    default:
+      break;
+  }
+  throw Error("cpu backend: this kernel has no lane tiles");
 }
 
 /// How many threads a call uses: at most `threads`, one tile (GroupTiling::rows rows of one
@@ -313,33 +326,52 @@ void store_tile(const PackedGroup& g, std::size_t i0, std::size_t count, const s
   }
 }
 
-/// The kernel. The activations are swept in panels of columns (panel_columns, or
-/// outer_panel_columns), and every panel by tiles of rows (GroupTiling: 4 or 16 rows of one
-/// group); with a pool, the threads take the work in units (WorkUnits). Every output is
-/// computed by one thread exactly as without a pool, so the results do not depend on the
-/// thread count.
-template <ActivationValue T, class Pipeline>
-void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
-              const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool = nullptr,
-              std::size_t min_work_per_thread = 0) {
-  // Cheap shape and parameter checks: enough for memory safety even if the caller skipped
-  // check_gemm_arguments (which the backend always runs first). All on the calling thread,
-  // before any work is handed out.
-  rmsmp::detail::require(x.rows == w.cols(), "cpu gemm: the activations have K = " + std::to_string(x.rows) +
-                                                 " rows but the packed weights have K = " + std::to_string(w.cols()));
-  rmsmp::detail::require(y.rows == w.rows() && y.cols == x.cols, "cpu gemm: the output is " + std::to_string(y.rows) +
-                                                                     " x " + std::to_string(y.cols) + ", expected " +
-                                                                     std::to_string(w.rows()) + " x " +
-                                                                     std::to_string(x.cols));
-  check_activation_params<T>(x.params);
-  pipeline.check(w.rows());
-  if (w.rows() == 0 || x.cols == 0) return;
+/// Runs the units of `plan` on `threads` threads (the pool's, or the calling thread alone):
+/// every thread takes units in order from a shared counter; prologue(u) for the prologue
+/// units, then, once every prologue unit has ended, compute(u) with a compute function that
+/// make_compute() made for this thread (it owns the thread's scratch, allocated before the
+/// thread takes any unit).
+template <class Prologue, class MakeCompute>
+void run_units(const WorkUnits& plan, int threads, ThreadPool* pool, const Prologue& prologue,
+               const MakeCompute& make_compute) {
+  std::atomic<std::size_t> next_unit{0}, prologue_ended{0};
+  auto work_units = [&](int) {
+    auto compute = make_compute();
+    bool prologue_seen = false;
+    for (std::size_t u = next_unit++; u < plan.units(); u = next_unit++) {
+      if (u < plan.prologue_units) {
+        // Counted even if it throws (none is expected): the exception reaches the caller,
+        // and no thread waits for this unit forever.
+        struct CountOnExit {
+          std::atomic<std::size_t>& ended;
+          ~CountOnExit() { ended.fetch_add(1, std::memory_order_release); }
+        } count_on_exit{prologue_ended};
+        prologue(u);
+        continue;
+      }
+      if (!prologue_seen) {  // the other threads' prologue units are short: wait, don't sleep
+        while (prologue_ended.load(std::memory_order_acquire) < plan.prologue_units) std::this_thread::yield();
+        prologue_seen = true;
+      }
+      compute(u);
+    }
+  };
+  // One thread, a busy pool, or a call from inside a pool job: all on the calling thread.
+  if (threads == 1 || !pool->try_run(threads, work_units)) work_units(0);
+}
 
+/// The kernels of the rows layout (generic, AVX2). The activations are swept in panels of
+/// columns (panel_columns, or outer_panel_columns), and every panel by tiles of rows
+/// (GroupTiling: 4 or 16 rows of one group); with a pool, the threads take the work in units
+/// (WorkUnits). Every output is computed by one thread exactly as without a pool, so the
+/// results do not depend on the thread count.
+template <ActivationValue T, class Pipeline>
+void run_rows_layout(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+                     const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool,
+                     std::size_t min_work_per_thread, std::uint32_t zpu) {
   const std::size_t Kp = w.padded_cols();
   const std::size_t blocks = Kp / PackedWeights::block;
   const auto N = static_cast<std::size_t>(x.cols);
-  // acc = sum level * (x - zp) = sum level * xu - zpu * sum level, xu - zpu = x - zp.
-  const auto zpu = static_cast<std::uint32_t>(x.params.zero_point + (std::is_signed_v<T> ? 128 : 0));
   const int max_x = x.params.bits == 4 ? 15 : 255;
 
   // The tiles of the call are numbered group by group; outer-product tiles are also numbered
@@ -369,40 +401,27 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   // first: that was a pass over all of them on the calling thread), read-only after them.
   AlignedBytes xb(Kp * N, AlignedBytes::Uninitialized{});
   AlignedBytes outer_levels(outer_count * outer_tile_bytes);
-  std::atomic<std::size_t> next_unit{0}, prologue_ended{0};
 
-  // Takes units until none is left, with its own scratch (allocated before it takes any unit).
-  auto work_units = [&](int) {
-    AlignedBytes level_scratch(GroupTiling{}.rows * Kp), block_scratch(outer_count == 0 ? 0 : 64);
-    std::vector<std::uint32_t> dots(max_tile_rows * panel);
-    bool prologue_seen = false;
-    for (std::size_t u = next_unit++; u < plan.units(); u = next_unit++) {
-      if (u < plan.prologue_units) {
-        // Counted even if it throws (none is expected): the exception reaches the caller,
-        // and no thread waits for this unit forever.
-        struct CountOnExit {
-          std::atomic<std::size_t>& ended;
-          ~CountOnExit() { ended.fetch_add(1, std::memory_order_release); }
-        } count_on_exit{prologue_ended};
-        const ItemRange columns = plan.prologue_share(N, u);
-        offset_binary_columns(x, Kp, columns.begin, columns.end, xb.data());
-        const ItemRange outer = plan.prologue_share(outer_count, u);
-        for (std::size_t j = 0; j < groups.size(); ++j) {
-          if (!groups[j].tiling.outer) continue;
-          const std::size_t begin = std::max(outer.begin, groups[j].first_outer);
-          const std::size_t end = std::min(outer.end, groups[j].first_outer + groups[j].count);
-          for (std::size_t o = begin; o < end; ++o) {
-            const std::size_t i0 = (o - groups[j].first_outer) * max_tile_rows;
-            interleave_tile(kernel, w.groups()[j], i0, std::min(max_tile_rows, w.groups()[j].rows - i0), blocks,
-                            block_scratch.data(), outer_levels.data() + o * outer_tile_bytes);
-          }
-        }
-        continue;
+  // Prologue unit u: its share of the activation columns and of the outer-product tiles.
+  auto prologue = [&](std::size_t u) {
+    const ItemRange columns = plan.prologue_share(N, u);
+    offset_binary_columns(x, Kp, columns.begin, columns.end, xb.data());
+    const ItemRange outer = plan.prologue_share(outer_count, u);
+    AlignedBytes block_scratch(outer.begin == outer.end ? 0 : 64);
+    for (std::size_t j = 0; j < groups.size(); ++j) {
+      if (!groups[j].tiling.outer) continue;
+      const std::size_t begin = std::max(outer.begin, groups[j].first_outer);
+      const std::size_t end = std::min(outer.end, groups[j].first_outer + groups[j].count);
+      for (std::size_t o = begin; o < end; ++o) {
+        const std::size_t i0 = (o - groups[j].first_outer) * max_tile_rows;
+        interleave_tile(kernel, w.groups()[j], i0, std::min(max_tile_rows, w.groups()[j].rows - i0), blocks,
+                        block_scratch.data(), outer_levels.data() + o * outer_tile_bytes);
       }
-      if (!prologue_seen) {  // the other threads' prologue units are short: wait, don't sleep
-        while (prologue_ended.load(std::memory_order_acquire) < plan.prologue_units) std::this_thread::yield();
-        prologue_seen = true;
-      }
+    }
+  };
+  auto make_compute = [&] {
+    return [&, level_scratch = AlignedBytes(GroupTiling{}.rows * Kp),
+            dots = std::vector<std::uint32_t>(max_tile_rows * panel)](std::size_t u) mutable {
       const std::size_t n0 = plan.panel_of(u) * panel;
       const std::size_t cols = std::min(panel, N - n0);
       const ItemRange share = plan.tile_share(u);
@@ -426,10 +445,117 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
             store_tile<GroupTiling{}.rows>(g, i0, count, dots.data(), cols, zpu, pipeline, y, n0);
         }
       }
-    }
+    };
   };
-  // One thread, a busy pool, or a call from inside a pool job: all on the calling thread.
-  if (threads == 1 || !pool->try_run(threads, work_units)) work_units(0);
+  run_units(plan, threads, pool, prologue, make_compute);
+}
+
+/// The output stage of one lane tile: y(row, n0 + n) = pipeline(dot - zero-point correction)
+/// for every used lane, from dots[n * LaneTiles::tile_lanes + lane]. Column by column, for the
+/// reason given at store_tile_outputs; scalar, because a tile's rows are scattered over Y's
+/// columns (their original rows).
+template <class Pipeline>
+void store_lane_tile(const LaneTiles& tiles, std::size_t t, const std::uint32_t* dots, std::size_t cols,
+                     std::uint32_t zpu, const Pipeline& pipeline, const OutputView<typename Pipeline::output_type>& y,
+                     std::size_t n0) {
+  constexpr std::size_t lanes = LaneTiles::tile_lanes;
+  const std::span<const int> rows = tiles.rows_of(t);
+  const std::span<const std::int64_t> sums = tiles.sums_of(t);
+  std::size_t lane_of[lanes] = {};
+  int row_of[lanes] = {};
+  std::uint32_t correction[lanes] = {};
+  std::size_t used = 0;
+  for (std::size_t lane = 0; lane < tiles.tiles[t].slices * LaneTiles::slice_lanes; ++lane)
+    if (rows[lane] >= 0) {
+      lane_of[used] = lane;
+      row_of[used] = rows[lane];
+      correction[used] = zpu * static_cast<std::uint32_t>(sums[lane]);
+      ++used;
+    }
+  typename Pipeline::output_type* column = &y(0, static_cast<int>(n0));
+  const auto stride = static_cast<std::size_t>(y.column_stride);
+  for (std::size_t n = 0; n < cols; ++n, column += stride) {
+    const std::uint32_t* d = dots + n * lanes;
+    for (std::size_t i = 0; i < used; ++i) {
+      // Exact: the contract guarantees the true sum fits in int32, so the value modulo 2^32
+      // names it uniquely.
+      const auto acc = static_cast<std::int32_t>(d[lane_of[i]] - correction[i]);
+      column[row_of[i]] = pipeline.apply(acc, row_of[i]);
+    }
+  }
+}
+
+/// Bytes ahead of its reads that a GEMV's lane tile fetches its weight stream.
+inline constexpr std::size_t gemv_prefetch_bytes = 1024;
+
+/// The kernels of the lane-tile layout (AVX-512 VNNI). Panels of columns as in the rows
+/// layout (panel_columns: the panel's activations stay in L2 while every tile passes over
+/// them), every panel tile by tile, every tile LaneTiles::block_columns columns at a time, each
+/// column block's outputs stored at once (its dots are still in L1). Threads as in
+/// run_rows_layout.
+template <ActivationValue T, class Pipeline>
+void run_lane_tiles(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+                    const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool,
+                    std::size_t min_work_per_thread, std::uint32_t zpu) {
+  const LaneTiles& tiles = w.lane_tiles();
+  const std::size_t Kp = w.padded_cols();
+  const auto N = static_cast<std::size_t>(x.cols);
+  const std::size_t tile_count = tiles.tiles.size();
+  const std::size_t panel = std::min(N, panel_columns(Kp));
+  const double work = static_cast<double>(w.rows()) * static_cast<double>(Kp) * static_cast<double>(N);
+  const int threads = pool == nullptr ? 1 : threads_for(pool->size(), tile_count, work, min_work_per_thread);
+  const WorkUnits plan = plan_units(static_cast<std::size_t>(threads), tile_count, (N + panel - 1) / panel, work);
+  const std::size_t prefetch_bytes = N <= 2 ? gemv_prefetch_bytes : 0;
+
+  AlignedBytes xb(Kp * N, AlignedBytes::Uninitialized{});
+  auto prologue = [&](std::size_t u) {
+    const ItemRange columns = plan.prologue_share(N, u);
+    offset_binary_columns(x, Kp, columns.begin, columns.end, xb.data());
+  };
+  auto make_compute = [&] {
+    return [&, dots = std::vector<std::uint32_t>(LaneTiles::tile_lanes * LaneTiles::block_columns)](std::size_t u) mutable {
+      const std::size_t n0 = plan.panel_of(u) * panel;
+      const std::size_t n1 = std::min(N, n0 + panel);
+      const ItemRange share = plan.tile_share(u);
+      for (std::size_t t = share.begin; t < share.end; ++t)
+        for (std::size_t n = n0; n < n1; n += LaneTiles::block_columns) {
+          const std::size_t cols = std::min<std::size_t>(LaneTiles::block_columns, n1 - n);
+          lane_tile_dots(kernel, tiles, t, xb.data() + n * Kp, Kp, cols, dots.data(), prefetch_bytes);
+          store_lane_tile(tiles, t, dots.data(), cols, zpu, pipeline, y, n);
+        }
+    };
+  };
+  run_units(plan, threads, pool, prologue, make_compute);
+}
+
+/// The kernel: checks, then the driver of the weights' layout.
+template <ActivationValue T, class Pipeline>
+void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+              const OutputView<typename Pipeline::output_type>& y, ThreadPool* pool = nullptr,
+              std::size_t min_work_per_thread = 0) {
+  // Cheap shape and parameter checks: enough for memory safety even if the caller skipped
+  // check_gemm_arguments (which the backend always runs first). All on the calling thread,
+  // before any work is handed out.
+  rmsmp::detail::require(w.layout() == layout_for(kernel),
+                         "cpu gemm: the weights are packed in the " + std::string(layout_name(w.layout())) +
+                             " layout but this kernel reads the " + std::string(layout_name(layout_for(kernel))) +
+                             " layout (pack them with PackedWeights(matrix, cpu::layout_for(arch)), or use "
+                             "CpuBackend::prepare)");
+  rmsmp::detail::require(x.rows == w.cols(), "cpu gemm: the activations have K = " + std::to_string(x.rows) +
+                                                 " rows but the packed weights have K = " + std::to_string(w.cols()));
+  rmsmp::detail::require(y.rows == w.rows() && y.cols == x.cols, "cpu gemm: the output is " + std::to_string(y.rows) +
+                                                                     " x " + std::to_string(y.cols) + ", expected " +
+                                                                     std::to_string(w.rows()) + " x " +
+                                                                     std::to_string(x.cols));
+  check_activation_params<T>(x.params);
+  pipeline.check(w.rows());
+  if (w.rows() == 0 || x.cols == 0) return;
+  // acc = sum level * (x - zp) = sum level * xu - zpu * sum level, xu - zpu = x - zp.
+  const auto zpu = static_cast<std::uint32_t>(x.params.zero_point + (std::is_signed_v<T> ? 128 : 0));
+  if (w.layout() == WeightLayout::lane_tiles)
+    run_lane_tiles(kernel, w, x, pipeline, y, pool, min_work_per_thread, zpu);
+  else
+    run_rows_layout(kernel, w, x, pipeline, y, pool, min_work_per_thread, zpu);
 }
 
 }  // namespace detail
@@ -457,8 +583,11 @@ void gemm(ArchId arch, const PackedWeights& w, const ActivationView<T>& x, const
 template <class Mix>
 class PreparedMatrix {
  public:
+  /// Packed for the kernel of best_available_arch().
   explicit PreparedMatrix(const MixedRowMatrix<Mix>& matrix) : matrix_(&matrix), packed_(matrix) {}
+  PreparedMatrix(const MixedRowMatrix<Mix>& matrix, WeightLayout layout) : matrix_(&matrix), packed_(matrix, layout) {}
   explicit PreparedMatrix(const MixedRowMatrix<Mix>&&) = delete;  // would dangle
+  PreparedMatrix(const MixedRowMatrix<Mix>&&, WeightLayout) = delete;
 
   const MixedRowMatrix<Mix>& matrix() const { return *matrix_; }
   const PackedWeights& packed() const { return packed_; }
@@ -499,10 +628,11 @@ class CpuBackend {
   /// The thread settings given at construction (threads().count = the most one call uses).
   cpu::Threads threads() const { return threads_; }
 
-  /// Packs `matrix` once for every later gemm call on it.
+  /// Packs `matrix` once, in the layout of this backend's kernel, for every later gemm call
+  /// on it (by this backend or another one of the same arch()).
   template <class Mix>
   cpu::PreparedMatrix<Mix> prepare(const MixedRowMatrix<Mix>& matrix) const {
-    return cpu::PreparedMatrix<Mix>(matrix);
+    return cpu::PreparedMatrix<Mix>(matrix, cpu::layout_for(arch_));
   }
   template <class Mix>
   cpu::PreparedMatrix<Mix> prepare(const MixedRowMatrix<Mix>&& matrix) const = delete;
@@ -521,8 +651,8 @@ class CpuBackend {
   void gemm(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
     check_gemm_arguments(weights, x, pipeline, y);
-    cpu::detail::run_gemm(cpu::detail::kernel_for(arch_), cpu::PackedWeights(weights), x, pipeline, y, pool_.get(),
-                          threads_.min_work_per_thread);
+    cpu::detail::run_gemm(cpu::detail::kernel_for(arch_), cpu::PackedWeights(weights, cpu::layout_for(arch_)), x,
+                          pipeline, y, pool_.get(), threads_.min_work_per_thread);
   }
 
   /// Returning a new M x N matrix, like reference::gemm.

@@ -1,9 +1,13 @@
 // rmsmp/kernel/cpu/packed_weights.hpp — a MixedRowMatrix rearranged once for the CPU kernels.
 //
-// Per scheme group: the codes in the order the kernels read them, K padded with zero codes to
-// a multiple of `block` (64), every row 64-byte aligned; the 16-entry int8 level table of a
-// <= 4-bit scheme; the sum of each row's levels (for the zero-point correction); the
-// original row indices. Layout and arithmetic: docs/cpu-kernels.md.
+// Two layouts (WeightLayout), one per kind of kernel:
+//   rows        per scheme group: the codes row by row in the order the generic and AVX2
+//               kernels read them, K padded with zero codes to a multiple of `block` (64),
+//               every row 64-byte aligned; the 16-entry int8 level table of a <= 4-bit scheme;
+//   lane_tiles  for the AVX-512 VNNI kernel: tiles of 16 or 32 rows, one row per int32 lane,
+//               every tile one contiguous stream (LaneTiles).
+// Both keep the sum of each row's levels (for the zero-point correction) and the original row
+// indices. Layout and arithmetic: docs/cpu-kernels.md.
 #pragma once
 
 #include <array>
@@ -14,9 +18,11 @@
 #include <new>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rmsmp/error.hpp"
+#include "rmsmp/kernel/cpu/arch.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/scheme/scheme.hpp"
 
@@ -76,6 +82,82 @@ inline constexpr std::size_t max_tile_rows = 16;
 
 }  // namespace detail
 
+/// How PackedWeights arranges the codes: for the generic and AVX2 kernels (`rows`) or for the
+/// AVX-512 VNNI kernel (`lane_tiles`). A kernel runs only on its own layout.
+enum class WeightLayout { rows, lane_tiles };
+
+constexpr std::string_view layout_name(WeightLayout l) { return l == WeightLayout::rows ? "rows" : "lane_tiles"; }
+
+/// The layout the kernel of `arch` reads.
+constexpr WeightLayout layout_for(ArchId arch) {
+  return arch == ArchId::avx512_vnni ? WeightLayout::lane_tiles : WeightLayout::rows;
+}
+
+/// The weights in the AVX-512 VNNI kernel's layout: every row is an int32 lane of a 512-bit
+/// accumulator, so the kernel needs no horizontal sums, and every tile of rows is one
+/// contiguous stream, so a GEMV reads the whole matrix front to back.
+///
+/// Rows are cut into slices of 16 lanes (`slice_lanes`). Nibble rows (schemes of <= 4 bits, of
+/// every such group) fill nibble slices, in groups of 4 rows (`quartet`): the 4 rows of a
+/// quartet are one 128-bit lane of the vector, and vpshufb looks codes up in a table per
+/// 128-bit lane, so each quartet has its own scheme's table and a slice may hold rows of up
+/// to 4 schemes. A group's last quartet is padded with unused lanes. Byte rows (5..8 bits)
+/// fill byte slices, 16 rows of any byte scheme each. A tile is 2 consecutive slices of one
+/// kind (1 for the kind's last odd slice).
+///
+/// K is covered in `steps` of 8 columns (two quads of 4 columns, one vpdpbusd each). A tile's
+/// bytes are step after step, each step the tile's slices one after another:
+///   nibble slice, 64 bytes: byte 4r + j holds row r's code of column 8s + j in its low
+///     nibble and of column 8s + 4 + j in its high nibble;
+///   byte slice, 128 bytes: byte 4r + j is row r's level of column 8s + j, byte 64 + 4r + j
+///     of column 8s + 4 + j.
+/// Columns past K and unused lanes hold code 0 (level 0 in byte slices).
+struct LaneTiles {
+  static constexpr std::size_t slice_lanes = 16;
+  static constexpr std::size_t max_slices = 2;
+  static constexpr std::size_t tile_lanes = slice_lanes * max_slices;
+  static constexpr std::size_t quartet = 4;
+  static constexpr std::size_t step_columns = 8;
+  /// Activation columns of one register block of the kernel: RV * C accumulators of the 32
+  /// zmm registers, beside RV level vectors, RV raw nibble vectors, RV tables, the mask and
+  /// the broadcast quad.
+  static constexpr int block_columns = 8;
+
+  struct Tile {
+    bool nibbles = false;
+    std::size_t slices = 0;  // 1 or 2
+    std::size_t offset = 0;  // of its first byte in `data`
+  };
+
+  std::size_t steps = 0;
+  std::vector<Tile> tiles;
+  detail::AlignedBytes data;
+  /// Per tile, tile_lanes entries (lane = slice * 16 + r): the original row, -1 for an unused
+  /// lane; the row's sum of levels.
+  std::vector<int> lane_rows;
+  std::vector<std::int64_t> lane_sums;
+  /// Per tile, max_slices * 64 bytes: each slice's four 16-byte level tables, one per quartet
+  /// (nibble tiles; zero for byte tiles).
+  detail::AlignedBytes tables;
+
+  const std::uint8_t* tile_data(std::size_t t) const { return data.data() + tiles[t].offset; }
+  const std::uint8_t* tile_tables(std::size_t t) const { return tables.data() + t * max_slices * 64; }
+  std::span<const int> rows_of(std::size_t t) const { return {lane_rows.data() + t * tile_lanes, tile_lanes}; }
+  std::span<const std::int64_t> sums_of(std::size_t t) const { return {lane_sums.data() + t * tile_lanes, tile_lanes}; }
+
+  /// The level of lane `lane` of tile t at column k (< steps * 8), decoded from the layout.
+  int level(std::size_t t, std::size_t lane, std::size_t k) const {
+    const Tile& tile = tiles[t];
+    const std::size_t slice = lane / slice_lanes, r = lane % slice_lanes;
+    const std::size_t s = k / step_columns, half = k % step_columns / 4, j = k % 4;
+    const std::size_t slice_bytes = tile.nibbles ? 64 : 128;
+    const std::uint8_t* step = tile_data(t) + (s * tile.slices + slice) * slice_bytes;
+    if (!tile.nibbles) return static_cast<std::int8_t>(step[half * 64 + 4 * r + j]);
+    const std::uint8_t byte = step[4 * r + j];
+    const std::uint8_t code = half == 0 ? byte & 0x0F : byte >> 4;
+    return static_cast<std::int8_t>(tile_tables(t)[slice * 64 + r / quartet * 16 + code]);
+  }
+};
 /// One scheme group in kernel order.
 ///
 /// Nibble groups (schemes of <= 4 bits; 2- and 3-bit codes are widened to 4-bit nibbles):
@@ -107,31 +189,47 @@ struct PackedGroup {
   }
 };
 
-/// The whole matrix in kernel order; build it once per matrix, reuse it for every call.
+/// The whole matrix in one kernel's order (WeightLayout); build it once per matrix, reuse it
+/// for every call of a kernel that reads this layout.
 class PackedWeights {
  public:
-  /// Columns per kernel block: K is padded with zero codes to a multiple of this.
+  /// Columns per kernel block: K is padded with zero codes to a multiple of this (the
+  /// activations are padded alike, in both layouts).
   static constexpr std::size_t block = 64;
 
   PackedWeights() = default;
 
+  /// Packed for the kernel of best_available_arch() (CpuBackend::prepare packs for its own).
   template <class Mix>
-  explicit PackedWeights(const MixedRowMatrix<Mix>& matrix)
-      : rows_(matrix.rows()),
+  explicit PackedWeights(const MixedRowMatrix<Mix>& matrix) : PackedWeights(matrix, layout_for(best_available_arch())) {}
+
+  template <class Mix>
+  PackedWeights(const MixedRowMatrix<Mix>& matrix, WeightLayout layout)
+      : layout_(layout),
+        rows_(matrix.rows()),
         cols_(matrix.cols()),
         padded_cols_((static_cast<std::size_t>(matrix.cols()) + block - 1) / block * block) {
+    if (layout == WeightLayout::lane_tiles) {
+      pack_lane_tiles(matrix.groups());
+      return;
+    }
     groups_.reserve(matrix.group_count());
     for (const RowGroup& g : matrix.groups()) groups_.push_back(pack_group(g));
   }
 
+  WeightLayout layout() const { return layout_; }
   int rows() const { return rows_; }
   int cols() const { return cols_; }
   std::size_t padded_cols() const { return padded_cols_; }
+  /// WeightLayout::rows: the scheme groups (empty in the other layout).
   std::span<const PackedGroup> groups() const { return groups_; }
+  /// WeightLayout::lane_tiles: the tiles (empty in the other layout).
+  const LaneTiles& lane_tiles() const { return lane_tiles_; }
 
-  /// Bytes held for codes (with padding), row sums and row indices.
+  /// Bytes held for codes (with padding), tables, row sums and row indices.
   std::size_t storage_bytes() const {
-    std::size_t bytes = 0;
+    std::size_t bytes = lane_tiles_.data.size() + lane_tiles_.tables.size() +
+                        lane_tiles_.lane_rows.size() * (sizeof(std::int64_t) + sizeof(int));
     for (const PackedGroup& g : groups_)
       bytes += g.data.size() + g.rows * (sizeof(std::int64_t) + sizeof(int));
     return bytes;
@@ -172,10 +270,81 @@ class PackedWeights {
     return g;
   }
 
+  /// LaneTiles from the groups: nibble lanes (each group's rows padded to whole quartets), then
+  /// byte lanes, each kind padded to whole slices and cut into tiles of up to 2 slices.
+  void pack_lane_tiles(std::span<const RowGroup> groups) {
+    using L = LaneTiles;
+    constexpr std::size_t no_row = static_cast<std::size_t>(-1);
+    struct Lane {
+      const RowGroup* group = nullptr;  // null: an unused lane of no quartet
+      std::size_t row = 0;              // no_row: an unused lane of the group's quartet
+    };
+    std::vector<Lane> nibble_lanes, byte_lanes;
+    for (const RowGroup& g : groups) {
+      const bool nibbles = g.codebook().bits() <= 4;
+      std::vector<Lane>& lanes = nibbles ? nibble_lanes : byte_lanes;
+      for (std::size_t i = 0; i < g.rows(); ++i) lanes.push_back({&g, i});
+      if (nibbles)
+        while (lanes.size() % L::quartet != 0) lanes.push_back({&g, no_row});  // the group's table, no row
+    }
+    for (auto* lanes : {&nibble_lanes, &byte_lanes})
+      while (lanes->size() % L::slice_lanes != 0) lanes->push_back({});
+
+    L& out = lane_tiles_;
+    const std::size_t K = static_cast<std::size_t>(cols_);
+    out.steps = (K + L::step_columns - 1) / L::step_columns;
+    std::size_t bytes = 0;
+    for (const bool nibbles : {true, false}) {
+      const std::size_t slices = (nibbles ? nibble_lanes : byte_lanes).size() / L::slice_lanes;
+      for (std::size_t s = 0; s < slices; s += L::max_slices) {
+        const L::Tile tile{nibbles, std::min(L::max_slices, slices - s), bytes};
+        out.tiles.push_back(tile);
+        bytes += out.steps * tile.slices * (nibbles ? 64 : 128);
+      }
+    }
+    out.data = detail::AlignedBytes(bytes);
+    out.tables = detail::AlignedBytes(out.tiles.size() * L::max_slices * 64);
+    out.lane_rows.assign(out.tiles.size() * L::tile_lanes, -1);
+    out.lane_sums.assign(out.tiles.size() * L::tile_lanes, 0);
+
+    std::size_t t = 0;
+    for (const auto* lanes : {&nibble_lanes, &byte_lanes})
+      for (std::size_t first = 0; first < lanes->size(); first += L::tile_lanes, ++t) {
+        const L::Tile& tile = out.tiles[t];
+        const std::size_t slice_bytes = tile.nibbles ? 64 : 128;
+        for (std::size_t lane = 0; lane < tile.slices * L::slice_lanes; ++lane) {
+          const Lane& src = (*lanes)[first + lane];
+          if (src.group == nullptr) continue;
+          const CodeBook& book = src.group->codebook();
+          const std::size_t slice = lane / L::slice_lanes, r = lane % L::slice_lanes;
+          if (tile.nibbles && r % L::quartet == 0)
+            for (int c = 0; c < book.code_count; ++c)
+              out.tables.data()[t * L::max_slices * 64 + slice * 64 + r / L::quartet * 16 + static_cast<std::size_t>(c)] =
+                  static_cast<std::uint8_t>(book.level[static_cast<std::size_t>(c)]);
+          if (src.row == no_row) continue;
+          std::int64_t sum = 0;
+          for (std::size_t k = 0; k < K; ++k) {
+            const std::uint8_t code = src.group->code(src.row, k);
+            sum += book.level[code];
+            const std::size_t step = k / L::step_columns, half = k % L::step_columns / 4, j = k % 4;
+            std::uint8_t* p = out.data.data() + tile.offset + (step * tile.slices + slice) * slice_bytes;
+            if (tile.nibbles)
+              p[4 * r + j] |= static_cast<std::uint8_t>(code << (4 * half));
+            else
+              p[half * 64 + 4 * r + j] = static_cast<std::uint8_t>(book.level[code]);
+          }
+          out.lane_rows[t * L::tile_lanes + lane] = src.group->original_row(src.row);
+          out.lane_sums[t * L::tile_lanes + lane] = sum;
+        }
+      }
+  }
+
+  WeightLayout layout_ = WeightLayout::rows;
   int rows_ = 0;
   int cols_ = 0;
   std::size_t padded_cols_ = 0;
   std::vector<PackedGroup> groups_;
+  LaneTiles lane_tiles_;
 };
 
 }  // namespace rmsmp::cpu

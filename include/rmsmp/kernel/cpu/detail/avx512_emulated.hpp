@@ -1,9 +1,9 @@
 // rmsmp/kernel/cpu/detail/avx512_emulated.hpp — the AVX-512 VNNI micro-kernel on emulated
 // instructions: portable C++ that computes, lane by lane, what each instruction computes.
 //
-// It compiles the same avx512_vnni_ops.inc + tile_kernel.inc as avx512_vnni.hpp, so the tests
-// run the AVX-512 kernel's tiling, column and row tails, nibble decoding and accumulation on
-// any machine and compare it with reference::gemm. Each emulated instruction follows the
+// It compiles the same avx512_vnni_ops.inc + lane_tile_kernel.inc as avx512_vnni.hpp, so the
+// tests run the AVX-512 kernel's tiles, column tails, nibble decoding and accumulation on any
+// machine and compare it with reference::gemm. Each emulated instruction follows the
 // operation Intel documents for it (vector lanes little-endian, as on x86). What this cannot
 // show is that the emulation and the silicon agree: on an AVX-512 VNNI machine the tests also
 // compare every instruction here with the real one, and run the native kernel. Slow (one
@@ -64,36 +64,20 @@ struct emulated_instructions {
     for (int j = 0; j < 16; ++j) r.set_dword(j, static_cast<std::uint32_t>(d));
     return r;
   }
-  /// vbroadcasti64x4 from memory: 32 bytes to bytes 0..31 and again to 32..63.
-  static vec broadcast_i64x4(const std::uint8_t* p) {
-    vec r;
-    for (std::size_t i = 0; i < 64; ++i) r.byte[i] = p[i % 32];
-    return r;
-  }
-  /// vbroadcasti32x4 from memory: 16 bytes to each of the four 128-bit lanes.
-  static vec broadcast_i32x4(const std::int8_t* p) {
-    vec r;
-    for (std::size_t i = 0; i < 64; ++i) r.byte[i] = static_cast<std::uint8_t>(p[i % 16]);
-    return r;
-  }
   static vec set1_epi8(std::int8_t b) {
     vec r;
     r.byte.fill(static_cast<std::uint8_t>(b));
     return r;
   }
-  /// e0 is the least significant 64-bit lane.
-  static vec set_epi64(std::int64_t e7, std::int64_t e6, std::int64_t e5, std::int64_t e4, std::int64_t e3,
-                       std::int64_t e2, std::int64_t e1, std::int64_t e0) {
-    const std::int64_t lanes[8] = {e0, e1, e2, e3, e4, e5, e6, e7};
-    vec r;
-    for (std::size_t q = 0; q < 8; ++q)
-      for (std::size_t i = 0; i < 8; ++i)
-        r.byte[8 * q + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(lanes[q]) >> (8 * i));
-    return r;
-  }
   static vec and_si512(const vec& a, const vec& b) {
     vec r;
     for (std::size_t i = 0; i < 64; ++i) r.byte[i] = static_cast<std::uint8_t>(a.byte[i] & b.byte[i]);
+    return r;
+  }
+  /// vpaddd: lane j = a + b modulo 2^32.
+  static vec add_epi32(const vec& a, const vec& b) {
+    vec r;
+    for (int j = 0; j < 16; ++j) r.set_dword(j, a.dword(j) + b.dword(j));
     return r;
   }
   /// vpsrlvw: each 16-bit lane shifted right (zeros in) by its own count; counts above 15 give 0.
@@ -130,19 +114,14 @@ struct emulated_instructions {
     }
     return r;
   }
-  static std::uint32_t reduce_add_epi32(const vec& v) {
-    std::uint32_t sum = 0;
-    for (int j = 0; j < 16; ++j) sum += v.dword(j);
-    return sum;
-  }
 };
 
 #include "rmsmp/kernel/cpu/detail/avx512_vnni_ops.inc"
-#include "rmsmp/kernel/cpu/detail/tile_kernel.inc"
+#include "rmsmp/kernel/cpu/detail/lane_tile_kernel.inc"
 
 using ops = avx512_vnni_ops<emulated_instructions>;
 
-// tiling, interleave_tile, group_dots: as in avx512_vnni_impl, on emulated instructions.
+// lane_tile_dots: as in avx512_vnni_impl, on emulated instructions.
 #include "rmsmp/kernel/cpu/detail/avx512_vnni_entry.inc"
 
 }  // namespace rmsmp::cpu::detail::avx512_vnni_emulated_impl
