@@ -27,22 +27,31 @@ using AllFixed8 = RowMix<Share<Fixed<8>, 100>>;
 
 /// One way of running the CPU kernels: CpuBackend on an architecture this machine runs, or
 /// the AVX-512 VNNI kernel on emulated instructions (no arch), run as CpuBackend runs a
-/// kernel: check_gemm_arguments, then cpu::detail::run_gemm.
+/// kernel: check_gemm_arguments, then cpu::detail::run_gemm. Lane-tile kernels run once per
+/// LaneOrder (`order`), since the tests' matrices are small enough for the default to be
+/// by_row every time.
 struct Path {
   std::string name;
   cpu::detail::Kernel kernel;
   std::optional<cpu::ArchId> arch;
+  std::optional<cpu::LaneOrder> order = std::nullopt;
 
   template <class Mix, ActivationValue T, class Pipeline>
   void gemm(const MixedRowMatrix<Mix>& w, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
-    if (arch) return CpuBackend<>(*arch).gemm(w, x, pipeline, y);
+    if (arch && !order) return CpuBackend<>(*arch).gemm(w, x, pipeline, y);
     check_gemm_arguments(w, x, pipeline, y);
-    cpu::detail::run_gemm(kernel, cpu::PackedWeights(w, cpu::detail::layout_for(kernel)), x, pipeline, y);
+    cpu::detail::run_gemm(kernel, packed(w), x, pipeline, y);
   }
   template <class Mix>
   cpu::PreparedMatrix<Mix> prepare(const MixedRowMatrix<Mix>& w) const {
-    return cpu::PreparedMatrix<Mix>(w, cpu::detail::layout_for(kernel));
+    const cpu::WeightLayout layout = cpu::detail::layout_for(kernel);
+    return order ? cpu::PreparedMatrix<Mix>(w, layout, *order) : cpu::PreparedMatrix<Mix>(w, layout);
+  }
+  template <class Mix>
+  cpu::PackedWeights packed(const MixedRowMatrix<Mix>& w) const {
+    const cpu::WeightLayout layout = cpu::detail::layout_for(kernel);
+    return order ? cpu::PackedWeights(w, layout, *order) : cpu::PackedWeights(w, layout);
   }
   template <class Mix, ActivationValue T, class Pipeline>
   void gemm(const cpu::PreparedMatrix<Mix>& w, const ActivationView<T>& x, const Pipeline& pipeline,
@@ -74,14 +83,19 @@ struct Path {
 /// emulated AVX-512 VNNI kernel.
 std::vector<Path> paths_under_test() {
   std::vector<Path> paths;
+  auto add = [&](const std::string& name, cpu::detail::Kernel kernel, std::optional<cpu::ArchId> arch) {
+    if (cpu::detail::layout_for(kernel) != cpu::WeightLayout::lane_tiles) return paths.push_back({name, kernel, arch});
+    for (cpu::LaneOrder order : {cpu::LaneOrder::by_scheme, cpu::LaneOrder::by_row})
+      paths.push_back({name + " " + std::string(cpu::lane_order_name(order)), kernel, arch, order});
+  };
   for (cpu::ArchId a : cpu::all_archs) {
     if (cpu::can_run(a))
-      paths.push_back({std::string(cpu::arch_name(a)), cpu::detail::kernel_for(a), a});
+      add(std::string(cpu::arch_name(a)), cpu::detail::kernel_for(a), a);
     else
       WARN("skipping the native " << cpu::arch_name(a) << " path: "
                                   << (cpu::kernel_compiled(a) ? "not supported by this machine" : "no kernel in this build"));
   }
-  paths.push_back({"avx512_vnni_emulated", cpu::detail::Kernel::avx512_vnni_emulated, std::nullopt});
+  add("avx512_vnni_emulated", cpu::detail::Kernel::avx512_vnni_emulated, std::nullopt);
   return paths;
 }
 
@@ -152,7 +166,8 @@ TEST_CASE("architecture detection and forcing", "[cpu]") {
     INFO(cpu::arch_name(a) << ": compiled " << cpu::kernel_compiled(a) << ", machine " << cpu::machine_supports(a));
 }
 
-TEST_CASE("lane tiles hold every row once, in quartets of one scheme, with every level and zero padding",
+TEST_CASE("lane tiles hold every row once, by scheme in quartets of one scheme or by row in row order, with every "
+          "level and zero padding",
           "[cpu]") {
   using L = cpu::LaneTiles;
   // Many groups of few rows (random_dynamic), Sp2Mix (2-, 3-, 4- and 5-bit codes) and rows
@@ -162,14 +177,19 @@ TEST_CASE("lane tiles hold every row once, in quartets of one scheme, with every
       CAPTURE(M, K);
       const MixedRowMatrix<> dynamic = random_dynamic(rng, M, K);
       const MixedRowMatrix<Sp2Mix> sp2 = random_static<Sp2Mix>(rng, M, K);
+      for (const cpu::LaneOrder order : {cpu::LaneOrder::by_scheme, cpu::LaneOrder::by_row})
       for (const auto* w : {&dynamic, static_cast<const MixedRowMatrix<>*>(nullptr)}) {
-        const cpu::PackedWeights p = w != nullptr ? cpu::PackedWeights(*w, cpu::WeightLayout::lane_tiles)
-                                                  : cpu::PackedWeights(sp2, cpu::WeightLayout::lane_tiles);
+        CAPTURE(cpu::lane_order_name(order));
+        const bool by_row = order == cpu::LaneOrder::by_row;
+        const cpu::PackedWeights p = w != nullptr ? cpu::PackedWeights(*w, cpu::WeightLayout::lane_tiles, order)
+                                                  : cpu::PackedWeights(sp2, cpu::WeightLayout::lane_tiles, order);
         auto level_of = [&](int row, std::size_t k) { return w != nullptr ? w->level(row, static_cast<int>(k)) : sp2.level(row, static_cast<int>(k)); };
         auto scheme_of = [&](int row) { return w != nullptr ? w->scheme_of_row(row) : sp2.scheme_of_row(row); };
         const L& t = p.lane_tiles();
         REQUIRE(p.layout() == cpu::WeightLayout::lane_tiles);
         REQUIRE(p.groups().empty());
+        REQUIRE(t.order == order);
+        REQUIRE(t.tiles.size() == (by_row ? (static_cast<std::size_t>(M) + 31) / 32 : t.tiles.size()));
         REQUIRE(t.steps == (static_cast<std::size_t>(K) + 7) / 8);
         REQUIRE(t.steps * L::step_columns <= p.padded_cols());
         REQUIRE(reinterpret_cast<std::uintptr_t>(t.data.data()) % 64 == 0);
@@ -188,7 +208,8 @@ TEST_CASE("lane tiles hold every row once, in quartets of one scheme, with every
             if (row < 0) continue;
             CAPTURE(i, lane, row);
             ++seen[static_cast<std::size_t>(row)];
-            REQUIRE(tile.nibbles == (scheme_of(row).bits <= 4));
+            if (by_row) REQUIRE(row == static_cast<int>(i * L::tile_lanes + lane));
+            REQUIRE(tile.nibbles == (!by_row && scheme_of(row).bits <= 4));
             if (tile.nibbles)  // every used lane of a quartet has the scheme of its first used lane
               for (std::size_t other = lane / L::quartet * L::quartet; other < lane; ++other)
                 if (t.rows_of(i)[other] >= 0) REQUIRE(scheme_of(t.rows_of(i)[other]) == scheme_of(row));

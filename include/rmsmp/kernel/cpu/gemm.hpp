@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstddef>
@@ -159,17 +160,18 @@ constexpr WeightLayout layout_for(Kernel kernel) {
 }
 
 /// A lane-tile kernel on tile t (lane_tile_kernel.inc): out[c * LaneTiles::tile_lanes + lane]
-/// = raw dot product of the lane's row and column c (cols <= LaneTiles::block_columns).
-inline void lane_tile_dots(Kernel kernel, const LaneTiles& tiles, std::size_t t, const std::uint8_t* x,
-                           std::size_t x_stride, std::size_t cols, std::uint32_t* out, std::size_t prefetch_bytes) {
+/// = init[lane] + dot product of the lane's row and column c (cols <= LaneTiles::block_columns).
+inline void lane_tile_dots(Kernel kernel, const LaneTiles& tiles, std::size_t t, const std::uint32_t* init,
+                           const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::uint32_t* out,
+                           std::size_t prefetch_bytes) {
   switch (kernel) {
 #if RMSMP_CPU_X86_KERNELS
     case Kernel::avx512_vnni:
-      avx512_vnni_impl::lane_tile_dots(tiles, t, x, x_stride, cols, out, prefetch_bytes);
+      avx512_vnni_impl::lane_tile_dots(tiles, t, init, x, x_stride, cols, out, prefetch_bytes);
       return;
 #endif
     case Kernel::avx512_vnni_emulated:
-      avx512_vnni_emulated_impl::lane_tile_dots(tiles, t, x, x_stride, cols, out, prefetch_bytes);
+      avx512_vnni_emulated_impl::lane_tile_dots(tiles, t, init, x, x_stride, cols, out, prefetch_bytes);
       return;
     default:
       break;
@@ -450,38 +452,52 @@ void run_rows_layout(Kernel kernel, const PackedWeights& w, const ActivationView
   run_units(plan, threads, pool, prologue, make_compute);
 }
 
-/// The output stage of one lane tile: y(row, n0 + n) = pipeline(dot - zero-point correction)
-/// for every used lane, from dots[n * LaneTiles::tile_lanes + lane]. Column by column, for the
-/// reason given at store_tile_outputs; scalar, because a tile's rows are scattered over Y's
-/// columns (their original rows).
-template <class Pipeline>
-void store_lane_tile(const LaneTiles& tiles, std::size_t t, const std::uint32_t* dots, std::size_t cols,
-                     std::uint32_t zpu, const Pipeline& pipeline, const OutputView<typename Pipeline::output_type>& y,
-                     std::size_t n0) {
-  constexpr std::size_t lanes = LaneTiles::tile_lanes;
-  const std::span<const int> rows = tiles.rows_of(t);
-  const std::span<const std::int64_t> sums = tiles.sums_of(t);
-  std::size_t lane_of[lanes] = {};
-  int row_of[lanes] = {};
-  std::uint32_t correction[lanes] = {};
+/// Where the results of one lane tile go: lane lane_of[i] is row row_of[i], for i < used;
+/// with rows_in_order, lane i is row row_of[0] + i.
+struct LaneTileOutputs {
   std::size_t used = 0;
-  for (std::size_t lane = 0; lane < tiles.tiles[t].slices * LaneTiles::slice_lanes; ++lane)
-    if (rows[lane] >= 0) {
-      lane_of[used] = lane;
-      row_of[used] = rows[lane];
-      correction[used] = zpu * static_cast<std::uint32_t>(sums[lane]);
-      ++used;
-    }
+  bool rows_in_order = false;
+  std::array<std::size_t, LaneTiles::tile_lanes> lane_of{};
+  std::array<int, LaneTiles::tile_lanes> row_of{};
+
+  LaneTileOutputs(const LaneTiles& tiles, std::size_t t) {
+    const std::span<const int> rows = tiles.rows_of(t);
+    for (std::size_t lane = 0; lane < tiles.tiles[t].slices * LaneTiles::slice_lanes; ++lane)
+      if (rows[lane] >= 0) {
+        lane_of[used] = lane;
+        row_of[used] = rows[lane];
+        ++used;
+      }
+    rows_in_order = tiles.order == LaneOrder::by_row;
+  }
+};
+
+/// The output stage of one lane tile: y(row, n0 + n) = pipeline(acc) for every used lane, acc
+/// = dots[n * LaneTiles::tile_lanes + lane] (the zero-point correction is already in it).
+/// Column by column, for the reason given at store_tile_outputs; rows in order as runs the
+/// compiler vectorises, scattered rows one by one.
+template <class Pipeline>
+void store_lane_tile(const LaneTileOutputs& outputs, const std::uint32_t* dots, std::size_t cols,
+                     const Pipeline& pipeline, const OutputView<typename Pipeline::output_type>& y, std::size_t n0) {
+  constexpr std::size_t lanes = LaneTiles::tile_lanes;
   typename Pipeline::output_type* column = &y(0, static_cast<int>(n0));
   const auto stride = static_cast<std::size_t>(y.column_stride);
+  // Exact: the contract guarantees the true sum fits in int32, so the value modulo 2^32 names
+  // it uniquely.
+  if (outputs.rows_in_order) {
+    const int first = outputs.row_of[0];
+    for (std::size_t n = 0; n < cols; ++n, column += stride) {
+      const std::uint32_t* d = dots + n * lanes;
+      typename Pipeline::output_type* out = column + first;
+      for (std::size_t i = 0; i < outputs.used; ++i)
+        out[i] = pipeline.apply(static_cast<std::int32_t>(d[i]), first + static_cast<int>(i));
+    }
+    return;
+  }
   for (std::size_t n = 0; n < cols; ++n, column += stride) {
     const std::uint32_t* d = dots + n * lanes;
-    for (std::size_t i = 0; i < used; ++i) {
-      // Exact: the contract guarantees the true sum fits in int32, so the value modulo 2^32
-      // names it uniquely.
-      const auto acc = static_cast<std::int32_t>(d[lane_of[i]] - correction[i]);
-      column[row_of[i]] = pipeline.apply(acc, row_of[i]);
-    }
+    for (std::size_t i = 0; i < outputs.used; ++i)
+      column[outputs.row_of[i]] = pipeline.apply(static_cast<std::int32_t>(d[outputs.lane_of[i]]), outputs.row_of[i]);
   }
 }
 
@@ -508,6 +524,11 @@ void run_lane_tiles(Kernel kernel, const PackedWeights& w, const ActivationView<
   const std::size_t prefetch_bytes = N <= 2 ? gemv_prefetch_bytes : 0;
 
   AlignedBytes xb(Kp * N, AlignedBytes::Uninitialized{});
+  // The accumulators start at -zpu * (the lane's sum of levels), mod 2^32.
+  AlignedBytes init_bytes(tile_count * LaneTiles::tile_lanes * sizeof(std::uint32_t), AlignedBytes::Uninitialized{});
+  auto* init = reinterpret_cast<std::uint32_t*>(init_bytes.data());
+  for (std::size_t lane = 0; lane < tile_count * LaneTiles::tile_lanes; ++lane)
+    init[lane] = 0u - zpu * static_cast<std::uint32_t>(tiles.lane_sums[lane]);
   auto prologue = [&](std::size_t u) {
     const ItemRange columns = plan.prologue_share(N, u);
     offset_binary_columns(x, Kp, columns.begin, columns.end, xb.data());
@@ -517,12 +538,15 @@ void run_lane_tiles(Kernel kernel, const PackedWeights& w, const ActivationView<
       const std::size_t n0 = plan.panel_of(u) * panel;
       const std::size_t n1 = std::min(N, n0 + panel);
       const ItemRange share = plan.tile_share(u);
-      for (std::size_t t = share.begin; t < share.end; ++t)
+      for (std::size_t t = share.begin; t < share.end; ++t) {
+        const LaneTileOutputs outputs(tiles, t);
+        const std::uint32_t* tile_init = init + t * LaneTiles::tile_lanes;
         for (std::size_t n = n0; n < n1; n += LaneTiles::block_columns) {
           const std::size_t cols = std::min<std::size_t>(LaneTiles::block_columns, n1 - n);
-          lane_tile_dots(kernel, tiles, t, xb.data() + n * Kp, Kp, cols, dots.data(), prefetch_bytes);
-          store_lane_tile(tiles, t, dots.data(), cols, zpu, pipeline, y, n);
+          lane_tile_dots(kernel, tiles, t, tile_init, xb.data() + n * Kp, Kp, cols, dots.data(), prefetch_bytes);
+          store_lane_tile(outputs, dots.data(), cols, pipeline, y, n);
         }
+      }
     };
   };
   run_units(plan, threads, pool, prologue, make_compute);
@@ -586,8 +610,13 @@ class PreparedMatrix {
   /// Packed for the kernel of best_available_arch().
   explicit PreparedMatrix(const MixedRowMatrix<Mix>& matrix) : matrix_(&matrix), packed_(matrix) {}
   PreparedMatrix(const MixedRowMatrix<Mix>& matrix, WeightLayout layout) : matrix_(&matrix), packed_(matrix, layout) {}
+  /// Lane tiles in a chosen order (by_scheme: the smaller weights, for a matrix streamed from
+  /// memory; by_row: the faster stores, for one that stays in cache).
+  PreparedMatrix(const MixedRowMatrix<Mix>& matrix, WeightLayout layout, LaneOrder order)
+      : matrix_(&matrix), packed_(matrix, layout, order) {}
   explicit PreparedMatrix(const MixedRowMatrix<Mix>&&) = delete;  // would dangle
   PreparedMatrix(const MixedRowMatrix<Mix>&&, WeightLayout) = delete;
+  PreparedMatrix(const MixedRowMatrix<Mix>&&, WeightLayout, LaneOrder) = delete;
 
   const MixedRowMatrix<Mix>& matrix() const { return *matrix_; }
   const PackedWeights& packed() const { return packed_; }

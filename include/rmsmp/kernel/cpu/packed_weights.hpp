@@ -93,17 +93,45 @@ constexpr WeightLayout layout_for(ArchId arch) {
   return arch == ArchId::avx512_vnni ? WeightLayout::lane_tiles : WeightLayout::rows;
 }
 
+/// Which rows share a LaneTiles tile, and in which form.
+///   by_scheme  rows grouped by kind: every <= 4-bit row as 4-bit codes in nibble slices (the
+///              weight stream is about half of int8's), then the byte rows; a tile's rows are
+///              scattered over the output, so its results are stored one by one;
+///   by_row     every row as int8 levels in byte slices, in row order: tile t holds rows
+///              32 t .. 32 t + 31, so its results are stored as contiguous vectors and no
+///              lane is spent on padding. Twice the bytes of by_scheme's nibbles, which only
+///              costs where the weights are streamed from memory.
+enum class LaneOrder { by_scheme, by_row };
+
+constexpr std::string_view lane_order_name(LaneOrder o) { return o == LaneOrder::by_scheme ? "by_scheme" : "by_row"; }
+
+/// Largest int8 size (rows x padded K bytes) of a matrix whose lane tiles are packed by_row
+/// by default. A GEMM on a matrix up to this size (every ResNet-18 convolution) is bound by
+/// its vpdpbusd and its output stores, where the decode of nibbles and the scattered stores
+/// of by_scheme only cost time; a larger matrix is mostly the weight stream of a GEMV or a
+/// GEMM of few columns, where the nibbles' halved traffic pays. A GEMV on a matrix below the
+/// size is faster by_scheme too: PreparedMatrix takes a LaneOrder for that case. Measured in
+/// docs/cpu-kernels.md.
+inline constexpr std::size_t by_row_max_bytes = std::size_t{4} << 20;
+
+/// The lane order PackedWeights uses for a rows x padded_cols matrix unless told otherwise.
+constexpr LaneOrder lane_order_for(std::size_t rows, std::size_t padded_cols) {
+  return rows * padded_cols <= by_row_max_bytes ? LaneOrder::by_row : LaneOrder::by_scheme;
+}
+
 /// The weights in the AVX-512 VNNI kernel's layout: every row is an int32 lane of a 512-bit
 /// accumulator, so the kernel needs no horizontal sums, and every tile of rows is one
 /// contiguous stream, so a GEMV reads the whole matrix front to back.
 ///
-/// Rows are cut into slices of 16 lanes (`slice_lanes`). Nibble rows (schemes of <= 4 bits, of
+/// Rows are cut into slices of 16 lanes (`slice_lanes`), in one of two orders (LaneOrder).
+/// by_scheme: nibble rows (schemes of <= 4 bits, of
 /// every such group) fill nibble slices, in groups of 4 rows (`quartet`): the 4 rows of a
 /// quartet are one 128-bit lane of the vector, and vpshufb looks codes up in a table per
 /// 128-bit lane, so each quartet has its own scheme's table and a slice may hold rows of up
 /// to 4 schemes. A group's last quartet is padded with unused lanes. Byte rows (5..8 bits)
 /// fill byte slices, 16 rows of any byte scheme each. A tile is 2 consecutive slices of one
-/// kind (1 for the kind's last odd slice).
+/// kind (1 for the kind's last odd slice). by_row: byte slices only, lane l of tile t is row
+/// 32 t + l.
 ///
 /// K is covered in `steps` of 8 columns (two quads of 4 columns, one vpdpbusd each). A tile's
 /// bytes are step after step, each step the tile's slices one after another:
@@ -129,6 +157,7 @@ struct LaneTiles {
     std::size_t offset = 0;  // of its first byte in `data`
   };
 
+  LaneOrder order = LaneOrder::by_scheme;
   std::size_t steps = 0;
   std::vector<Tile> tiles;
   detail::AlignedBytes data;
@@ -203,14 +232,18 @@ class PackedWeights {
   template <class Mix>
   explicit PackedWeights(const MixedRowMatrix<Mix>& matrix) : PackedWeights(matrix, layout_for(best_available_arch())) {}
 
+  /// In `layout`; lane tiles in the order lane_order_for(rows, padded K).
   template <class Mix>
   PackedWeights(const MixedRowMatrix<Mix>& matrix, WeightLayout layout)
-      : layout_(layout),
-        rows_(matrix.rows()),
-        cols_(matrix.cols()),
-        padded_cols_((static_cast<std::size_t>(matrix.cols()) + block - 1) / block * block) {
+      : PackedWeights(matrix, layout,
+                      lane_order_for(static_cast<std::size_t>(matrix.rows()), padded_columns(matrix.cols()))) {}
+
+  /// In `layout`, lane tiles in `order` (which the rows layout ignores).
+  template <class Mix>
+  PackedWeights(const MixedRowMatrix<Mix>& matrix, WeightLayout layout, LaneOrder order)
+      : layout_(layout), rows_(matrix.rows()), cols_(matrix.cols()), padded_cols_(padded_columns(matrix.cols())) {
     if (layout == WeightLayout::lane_tiles) {
-      pack_lane_tiles(matrix.groups());
+      pack_lane_tiles(matrix.groups(), order);
       return;
     }
     groups_.reserve(matrix.group_count());
@@ -236,6 +269,8 @@ class PackedWeights {
   }
 
  private:
+  static std::size_t padded_columns(int cols) { return (static_cast<std::size_t>(cols) + block - 1) / block * block; }
+
   PackedGroup pack_group(const RowGroup& src) const {
     PackedGroup g;
     const CodeBook& book = src.codebook();
@@ -270,9 +305,10 @@ class PackedWeights {
     return g;
   }
 
-  /// LaneTiles from the groups: nibble lanes (each group's rows padded to whole quartets), then
-  /// byte lanes, each kind padded to whole slices and cut into tiles of up to 2 slices.
-  void pack_lane_tiles(std::span<const RowGroup> groups) {
+  /// LaneTiles from the groups. by_scheme: nibble lanes (each group's rows padded to whole
+  /// quartets), then byte lanes; by_row: byte lanes in row order. Each kind padded to whole
+  /// slices and cut into tiles of up to 2 slices.
+  void pack_lane_tiles(std::span<const RowGroup> groups, LaneOrder order) {
     using L = LaneTiles;
     constexpr std::size_t no_row = static_cast<std::size_t>(-1);
     struct Lane {
@@ -280,7 +316,12 @@ class PackedWeights {
       std::size_t row = 0;              // no_row: an unused lane of the group's quartet
     };
     std::vector<Lane> nibble_lanes, byte_lanes;
-    for (const RowGroup& g : groups) {
+    if (order == LaneOrder::by_row) {
+      byte_lanes.resize(static_cast<std::size_t>(rows_));
+      for (const RowGroup& g : groups)
+        for (std::size_t i = 0; i < g.rows(); ++i) byte_lanes[static_cast<std::size_t>(g.original_row(i))] = {&g, i};
+    }
+    for (const RowGroup& g : order == LaneOrder::by_row ? std::span<const RowGroup>{} : groups) {
       const bool nibbles = g.codebook().bits() <= 4;
       std::vector<Lane>& lanes = nibbles ? nibble_lanes : byte_lanes;
       for (std::size_t i = 0; i < g.rows(); ++i) lanes.push_back({&g, i});
@@ -291,6 +332,7 @@ class PackedWeights {
       while (lanes->size() % L::slice_lanes != 0) lanes->push_back({});
 
     L& out = lane_tiles_;
+    out.order = order;
     const std::size_t K = static_cast<std::size_t>(cols_);
     out.steps = (K + L::step_columns - 1) / L::step_columns;
     std::size_t bytes = 0;
