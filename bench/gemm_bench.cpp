@@ -8,6 +8,9 @@
 //   rmsmp_mix     CpuBackend, Mix60_35_5 (PoT-4 / Fixed-4 / Fixed-8 rows)
 //   rmsmp_fixed4  CpuBackend, every row Fixed-4
 //   rmsmp_fixed8  CpuBackend, every row Fixed-8
+//   rmsmp_mix_by_scheme, rmsmp_mix_by_row
+//                 rmsmp_mix with the lane tiles packed in that cpu::LaneOrder instead of the
+//                 default for the shape (only where the best kernel reads lane tiles)
 //   reference     reference::gemm (scalar oracle), only GEMV hot and shapes of <= 40 Mops
 //   eigen_f32     Eigen float W * X
 //   onednn_s8     oneDNN int8 matmul, u8 activations x s8 weights -> s32 (onednn_bench.cpp)
@@ -20,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -69,13 +73,16 @@ struct RmsmpSetup {
 };
 
 template <class Mix>
-std::unique_ptr<RmsmpSetup<Mix>> make_rmsmp_setup(const Case& c) {
+std::unique_ptr<RmsmpSetup<Mix>> make_rmsmp_setup(const Case& c, std::optional<cpu::LaneOrder> order) {
   std::mt19937 rng(1);
   auto setup = std::make_unique<RmsmpSetup<Mix>>(
       RmsmpSetup<Mix>{CpuBackend<>(cpu::Threads{c.threads}), {}, {}, random_activations(c.s.K, c.s.N, rng), 0});
   auto add_copy = [&] {
     setup->matrices.push_back(random_matrix<Mix>(c.s.M, c.s.K, rng));
-    setup->prepared.push_back(std::make_unique<cpu::PreparedMatrix<Mix>>(setup->backend.prepare(*setup->matrices.back())));
+    const MixedRowMatrix<Mix>& m = *setup->matrices.back();
+    setup->prepared.push_back(
+        order ? std::make_unique<cpu::PreparedMatrix<Mix>>(m, cpu::layout_for(setup->backend.arch()), *order)
+              : std::make_unique<cpu::PreparedMatrix<Mix>>(setup->backend.prepare(m)));
   };
   add_copy();
   setup->bytes_per_copy = static_cast<double>(setup->prepared.front()->packed().storage_bytes());
@@ -87,8 +94,9 @@ std::unique_ptr<RmsmpSetup<Mix>> make_rmsmp_setup(const Case& c) {
 }
 
 template <class Mix>
-void bm_cpu(benchmark::State& state, Case c) {
-  const auto& setup = one_slot<RmsmpSetup<Mix>>(setup_key(c), [&] { return make_rmsmp_setup<Mix>(c); });
+void bm_cpu_in(benchmark::State& state, const Case& c, std::optional<cpu::LaneOrder> order) {
+  const std::string key = setup_key(c) + (order ? "/" + std::string(cpu::lane_order_name(*order)) : "");
+  const auto& setup = one_slot<RmsmpSetup<Mix>>(key, [&] { return make_rmsmp_setup<Mix>(c, order); });
   Eigen::MatrixXi y(c.s.M, c.s.N);
   const std::size_t copies = setup.prepared.size();
   std::size_t i = 0;
@@ -103,6 +111,16 @@ void bm_cpu(benchmark::State& state, Case c) {
   if (c.threads > 1) label.append(" threads=").append(std::to_string(c.threads));
   if (c.cold) label.append(" ").append(copies_label(static_cast<int>(copies), setup.bytes_per_copy * static_cast<double>(copies)));
   state.SetLabel(label);
+}
+
+template <class Mix>
+void bm_cpu(benchmark::State& state, Case c) {
+  bm_cpu_in<Mix>(state, c, std::nullopt);
+}
+
+template <cpu::LaneOrder Order>
+void bm_cpu_ordered(benchmark::State& state, Case c) {
+  bm_cpu_in<Mix60_35_5>(state, c, Order);
 }
 
 void bm_reference(benchmark::State& state, Case c) {
@@ -194,6 +212,10 @@ void register_all() {
     reg("rmsmp_mix", bm_cpu<Mix60_35_5>);
     reg("rmsmp_fixed4", bm_cpu<MixFixed4>);
     reg("rmsmp_fixed8", bm_cpu<MixFixed8>);
+    if (cpu::layout_for(cpu::best_available_arch()) == cpu::WeightLayout::lane_tiles) {
+      reg("rmsmp_mix_by_scheme", bm_cpu_ordered<cpu::LaneOrder::by_scheme>);
+      reg("rmsmp_mix_by_row", bm_cpu_ordered<cpu::LaneOrder::by_row>);
+    }
     // The scalar oracle takes ~1 ns per multiply-add: time it only where a call stays short
     // (GEMV hot and the 1x1 downsample layers); the large GEMMs would take seconds per run.
     if (!c.cold && c.s.ops() <= 40e6) reg("reference", bm_reference);

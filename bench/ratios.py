@@ -20,7 +20,7 @@ the 2-thread rows are left out.
 import json
 import sys
 
-IMPLS = ["rmsmp_mix", "rmsmp_fixed4", "rmsmp_fixed8", "reference", "eigen_f32", "onednn_s8", "onednn_s8_ba"]
+IMPLS = ["rmsmp_mix", "rmsmp_mix_by_scheme", "rmsmp_mix_by_row", "rmsmp_fixed4", "rmsmp_fixed8", "reference", "eigen_f32", "onednn_s8", "onednn_s8_ba"]
 RATIOS = ["onednn_s8", "onednn_s8_ba", "eigen_f32"]
 
 

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace rmsmp {
 
@@ -19,10 +20,22 @@ namespace detail {
 [[noreturn]] inline void fail(const std::string& message) { throw Error(message); }
 
 /// Throws rmsmp::Error when a precondition does not hold. The message is built before the
-/// call, so per-element checks in loops use `if (!ok) fail(...)` instead: building a string
-/// per element would cost more than the work it guards.
+/// call: checks made on every kernel call or every row pass a literal or a callable instead.
 inline void require(bool condition, const std::string& message) {
   if (!condition) fail(message);
+}
+
+/// A literal message: no string is built unless the check fails.
+inline void require(bool condition, const char* message) {
+  if (!condition) fail(message);
+}
+
+/// The message built only when the check fails, by `message()`: a string built on every call
+/// of a small GEMM, or for every row, would cost more than the check.
+template <class Message>
+  requires std::is_invocable_r_v<std::string, Message&>
+void require(bool condition, Message&& message) {
+  if (!condition) fail(message());
 }
 
 }  // namespace detail

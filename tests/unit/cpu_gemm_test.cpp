@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "rmsmp/rmsmp.hpp"
@@ -284,22 +285,30 @@ TEST_CASE("every N on a few shapes, and strided views", "[cpu]") {
       CAPTURE(N, K);
       check_matrix(archs, random_dynamic(rng, 13, K), N);
     }
-  // Views with padding between columns, for the activations and for the output.
-  const int M = 21, K = 70, N = 3;
-  const auto w = random_static<Mix60_35_5>(rng, M, K);
-  const Activations<std::int8_t> big = random_activations<std::int8_t>(rng, K + 5, N, {0.02f, -3, 8});
-  const ActivationView<std::int8_t> x{big.values.data(), K, N, K + 5, big.params};
-  Eigen::MatrixXi expected(M, N);
-  reference::gemm(w, x, OutputPipeline<>{}, OutputView<int>::of(expected));
-  for (const Path& path : archs) {
-    CAPTURE(path.name);
-    std::vector<std::int32_t> out(static_cast<std::size_t>((M + 4) * N), -1);
-    path.gemm(w, x, OutputPipeline<>{}, OutputView<std::int32_t>{out.data(), M, N, M + 4});
-    for (int n = 0; n < N; ++n) {
-      for (int m = 0; m < M; ++m) REQUIRE(out[static_cast<std::size_t>(n * (M + 4) + m)] == expected(m, n));
-      for (int m = M; m < M + 4; ++m) REQUIRE(out[static_cast<std::size_t>(n * (M + 4) + m)] == -1);  // untouched
+  // Views with padding between columns, for the activations and for the output: int8 (always
+  // copied by the kernels) and uint8 with K a multiple of 8 (read in place by the lane tiles).
+  auto check_strided = [&](auto value, int K) {
+    using T = decltype(value);
+    const int M = 21, N = 3;
+    CAPTURE(K, std::is_signed_v<T>);
+    const auto w = random_static<Mix60_35_5>(rng, M, K);
+    const Activations<T> big = random_activations<T>(rng, K + 5, N, {0.02f, std::is_signed_v<T> ? -3 : 3, 8});
+    const ActivationView<T> x{big.values.data(), K, N, K + 5, big.params};
+    Eigen::MatrixXi expected(M, N);
+    reference::gemm(w, x, OutputPipeline<>{}, OutputView<int>::of(expected));
+    for (const Path& path : archs) {
+      CAPTURE(path.name);
+      std::vector<std::int32_t> out(static_cast<std::size_t>((M + 4) * N), -1);
+      path.gemm(w, x, OutputPipeline<>{}, OutputView<std::int32_t>{out.data(), M, N, M + 4});
+      for (int n = 0; n < N; ++n) {
+        for (int m = 0; m < M; ++m) REQUIRE(out[static_cast<std::size_t>(n * (M + 4) + m)] == expected(m, n));
+        for (int m = M; m < M + 4; ++m) REQUIRE(out[static_cast<std::size_t>(n * (M + 4) + m)] == -1);  // untouched
+      }
     }
-  }
+  };
+  check_strided(std::int8_t{}, 70);
+  check_strided(std::uint8_t{}, 72);
+  check_strided(std::uint8_t{}, 70);
 }
 
 namespace {

@@ -61,11 +61,14 @@ template <class Mix, ActivationValue T, class Pipeline>
 void check_gemm_arguments(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
                           const OutputView<typename Pipeline::output_type>& y) {
   const int K = weights.cols();
-  detail::require(x.rows == K, "gemm: the activations have K = " + std::to_string(x.rows) +
-                                   " rows but the weights have K = " + std::to_string(K) + " columns");
-  detail::require(y.rows == weights.rows() && y.cols == x.cols,
-                  "gemm: the output is " + std::to_string(y.rows) + " x " + std::to_string(y.cols) + ", expected " +
-                      std::to_string(weights.rows()) + " x " + std::to_string(x.cols));
+  detail::require(x.rows == K, [&] {
+    return "gemm: the activations have K = " + std::to_string(x.rows) +
+           " rows but the weights have K = " + std::to_string(K) + " columns";
+  });
+  detail::require(y.rows == weights.rows() && y.cols == x.cols, [&] {
+    return "gemm: the output is " + std::to_string(y.rows) + " x " + std::to_string(y.cols) + ", expected " +
+           std::to_string(weights.rows()) + " x " + std::to_string(x.cols);
+  });
   detail::require(y.cols == 0 || y.rows == 0 || y.data != nullptr, "gemm: null output");
   detail::require(y.column_stride >= y.rows, "gemm: output column stride is smaller than M");
   check_activations(x);

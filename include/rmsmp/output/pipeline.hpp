@@ -33,8 +33,9 @@ struct BiasAdd {
     return static_cast<std::int32_t>(static_cast<std::int64_t>(acc) + bias[static_cast<std::size_t>(row)]);
   }
   void check(int rows) const {
-    detail::require(bias.size() == static_cast<std::size_t>(rows),
-                    "BiasAdd: " + std::to_string(bias.size()) + " biases for " + std::to_string(rows) + " rows");
+    detail::require(bias.size() == static_cast<std::size_t>(rows), [&] {
+      return "BiasAdd: " + std::to_string(bias.size()) + " biases for " + std::to_string(rows) + " rows";
+    });
   }
 };
 
@@ -51,9 +52,9 @@ struct Requantize {
     return static_cast<std::int32_t>(v < lo ? lo : v > hi ? hi : v);
   }
   void check(int rows) const {
-    detail::require(multipliers.size() == static_cast<std::size_t>(rows),
-                    "Requantize: " + std::to_string(multipliers.size()) + " multipliers for " + std::to_string(rows) +
-                        " rows");
+    detail::require(multipliers.size() == static_cast<std::size_t>(rows), [&] {
+      return "Requantize: " + std::to_string(multipliers.size()) + " multipliers for " + std::to_string(rows) + " rows";
+    });
     for (const auto& m : multipliers)
       detail::require(m.multiplier >= 0 && m.shift >= 0 && m.shift <= FixedPointMultiplier::max_shift,
                       "Requantize: multiplier out of range (multiplier in [0, 2^31), shift in [0, 62])");
@@ -67,7 +68,7 @@ struct Clamp {
 
   std::int32_t apply(std::int32_t v, int) const { return v < lo ? lo : v > hi ? hi : v; }
   void check(int) const {
-    detail::require(lo <= hi, "Clamp: lo " + std::to_string(lo) + " is above hi " + std::to_string(hi));
+    detail::require(lo <= hi, [&] { return "Clamp: lo " + std::to_string(lo) + " is above hi " + std::to_string(hi); });
   }
 };
 
@@ -91,8 +92,9 @@ struct ToFloat {
 
   float apply(std::int32_t v, int row) const { return static_cast<float>(v) * scale[static_cast<std::size_t>(row)]; }
   void check(int rows) const {
-    detail::require(scale.size() == static_cast<std::size_t>(rows),
-                    "ToFloat: " + std::to_string(scale.size()) + " scales for " + std::to_string(rows) + " rows");
+    detail::require(scale.size() == static_cast<std::size_t>(rows), [&] {
+      return "ToFloat: " + std::to_string(scale.size()) + " scales for " + std::to_string(rows) + " rows";
+    });
   }
 };
 

@@ -41,8 +41,10 @@ constexpr int activation_max(int bits) {
 template <ActivationValue T>
 void check_activation_bits(int bits) {
   const bool bits_ok = bits == 8 || (bits == 4 && std::same_as<T, std::uint8_t>);
-  detail::require(bits_ok, "activations: " + std::to_string(bits) + "-bit " + (std::is_signed_v<T> ? "int8" : "uint8") +
-                               " activations are not supported (int8: 8 bits; uint8: 8 or 4 bits)");
+  detail::require(bits_ok, [&] {
+    return "activations: " + std::to_string(bits) + "-bit " + (std::is_signed_v<T> ? "int8" : "uint8") +
+           " activations are not supported (int8: 8 bits; uint8: 8 or 4 bits)";
+  });
 }
 
 /// Throws unless the parameters are usable for T: a supported bit width, a finite positive
@@ -51,9 +53,10 @@ template <ActivationValue T>
 void check_activation_params(const ActivationParams& p) {
   check_activation_bits<T>(p.bits);
   detail::require(std::isfinite(p.scale) && p.scale > 0.0f, "activations: scale must be finite and positive");
-  detail::require(p.zero_point >= activation_min<T>(p.bits) && p.zero_point <= activation_max<T>(p.bits),
-                  "activations: zero point " + std::to_string(p.zero_point) + " is outside [" +
-                      std::to_string(activation_min<T>(p.bits)) + ", " + std::to_string(activation_max<T>(p.bits)) + "]");
+  detail::require(p.zero_point >= activation_min<T>(p.bits) && p.zero_point <= activation_max<T>(p.bits), [&] {
+    return "activations: zero point " + std::to_string(p.zero_point) + " is outside [" +
+           std::to_string(activation_min<T>(p.bits)) + ", " + std::to_string(activation_max<T>(p.bits)) + "]";
+  });
 }
 
 /// Largest |q - zero_point| over the valid codes: one factor of the accumulator bound.

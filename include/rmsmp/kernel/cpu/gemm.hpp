@@ -523,13 +523,19 @@ void run_lane_tiles(Kernel kernel, const PackedWeights& w, const ActivationView<
   const WorkUnits plan = plan_units(static_cast<std::size_t>(threads), tile_count, (N + panel - 1) / panel, work);
   const std::size_t prefetch_bytes = N <= 2 ? gemv_prefetch_bytes : 0;
 
-  AlignedBytes xb(Kp * N, AlignedBytes::Uninitialized{});
+  // uint8 activations are offset binary already, and with K a multiple of the step the kernel
+  // reads exactly K bytes of a column: then it reads them where they are, with no copy.
+  const bool in_place = std::is_unsigned_v<T> && static_cast<std::size_t>(x.rows) % LaneTiles::step_columns == 0;
+  AlignedBytes xb(in_place ? 0 : Kp * N, AlignedBytes::Uninitialized{});
+  const std::uint8_t* xs = in_place ? reinterpret_cast<const std::uint8_t*>(x.data) : xb.data();
+  const std::size_t x_stride = in_place ? static_cast<std::size_t>(x.column_stride) : Kp;
   // The accumulators start at -zpu * (the lane's sum of levels), mod 2^32.
   AlignedBytes init_bytes(tile_count * LaneTiles::tile_lanes * sizeof(std::uint32_t), AlignedBytes::Uninitialized{});
   auto* init = reinterpret_cast<std::uint32_t*>(init_bytes.data());
   for (std::size_t lane = 0; lane < tile_count * LaneTiles::tile_lanes; ++lane)
     init[lane] = 0u - zpu * static_cast<std::uint32_t>(tiles.lane_sums[lane]);
   auto prologue = [&](std::size_t u) {
+    if (in_place) return;
     const ItemRange columns = plan.prologue_share(N, u);
     offset_binary_columns(x, Kp, columns.begin, columns.end, xb.data());
   };
@@ -540,10 +546,10 @@ void run_lane_tiles(Kernel kernel, const PackedWeights& w, const ActivationView<
       const ItemRange share = plan.tile_share(u);
       for (std::size_t t = share.begin; t < share.end; ++t) {
         const LaneTileOutputs outputs(tiles, t);
-        const std::uint32_t* tile_init = init + t * LaneTiles::tile_lanes;
         for (std::size_t n = n0; n < n1; n += LaneTiles::block_columns) {
           const std::size_t cols = std::min<std::size_t>(LaneTiles::block_columns, n1 - n);
-          lane_tile_dots(kernel, tiles, t, tile_init, xb.data() + n * Kp, Kp, cols, dots.data(), prefetch_bytes);
+          lane_tile_dots(kernel, tiles, t, init + t * LaneTiles::tile_lanes, xs + n * x_stride, x_stride, cols,
+                         dots.data(), prefetch_bytes);
           store_lane_tile(outputs, dots.data(), cols, pipeline, y, n);
         }
       }
@@ -560,17 +566,20 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   // Cheap shape and parameter checks: enough for memory safety even if the caller skipped
   // check_gemm_arguments (which the backend always runs first). All on the calling thread,
   // before any work is handed out.
-  rmsmp::detail::require(w.layout() == layout_for(kernel),
-                         "cpu gemm: the weights are packed in the " + std::string(layout_name(w.layout())) +
-                             " layout but this kernel reads the " + std::string(layout_name(layout_for(kernel))) +
-                             " layout (pack them with PackedWeights(matrix, cpu::layout_for(arch)), or use "
-                             "CpuBackend::prepare)");
-  rmsmp::detail::require(x.rows == w.cols(), "cpu gemm: the activations have K = " + std::to_string(x.rows) +
-                                                 " rows but the packed weights have K = " + std::to_string(w.cols()));
-  rmsmp::detail::require(y.rows == w.rows() && y.cols == x.cols, "cpu gemm: the output is " + std::to_string(y.rows) +
-                                                                     " x " + std::to_string(y.cols) + ", expected " +
-                                                                     std::to_string(w.rows()) + " x " +
-                                                                     std::to_string(x.cols));
+  rmsmp::detail::require(w.layout() == layout_for(kernel), [&] {
+    return "cpu gemm: the weights are packed in the " + std::string(layout_name(w.layout())) +
+           " layout but this kernel reads the " + std::string(layout_name(layout_for(kernel))) +
+           " layout (pack them with PackedWeights(matrix, cpu::layout_for(arch)), or use "
+           "CpuBackend::prepare)";
+  });
+  rmsmp::detail::require(x.rows == w.cols(), [&] {
+    return "cpu gemm: the activations have K = " + std::to_string(x.rows) +
+           " rows but the packed weights have K = " + std::to_string(w.cols());
+  });
+  rmsmp::detail::require(y.rows == w.rows() && y.cols == x.cols, [&] {
+    return "cpu gemm: the output is " + std::to_string(y.rows) + " x " + std::to_string(y.cols) + ", expected " +
+           std::to_string(w.rows()) + " x " + std::to_string(x.cols);
+  });
   check_activation_params<T>(x.params);
   pipeline.check(w.rows());
   if (w.rows() == 0 || x.cols == 0) return;
