@@ -224,8 +224,9 @@ void register_all() {
     reg("onednn_s8", bm_onednn);
     if (c.op == "BM_gemv") reg("onednn_s8_ba", bm_onednn_ba);
 #endif
-    // The scaling target: 2 threads on the two large GEMMs, next to 1 thread.
-    if (c.name == "4096x4096x64" || c.name == "512x4608x196") {
+    // The scaling target: 2 threads on the two large GEMMs and the cold GEMV, next to
+    // 1 thread.
+    if (c.name == "4096x4096x64" || c.name == "512x4608x196" || c.name == "4096x4096x1_cold") {
       Case two = c;
       two.threads = 2;
       two.name += "_threads2";
