@@ -13,7 +13,7 @@
 #include <string>
 
 #include "common.hpp"
-#include "rmsmp/kernel/cpu/arch.hpp"
+#include "rmsmp/core/cpu_arch.hpp"
 
 namespace rmsmp_bench {
 namespace {

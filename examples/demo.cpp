@@ -121,13 +121,13 @@ Images load_images(const fs::path& dir, const std::string& prefix, long limit) {
   const fs::path labels_file = dir / (prefix + "-labels-idx1-ubyte.gz");
   for (const fs::path& p : {images_file, labels_file})
     if (!fs::exists(p))
-      detail::fail("Fashion-MNIST not found: " + p.string() +
+      fail("Fashion-MNIST not found: " + p.string() +
                    " is missing (install the Debian package dataset-fashion-mnist, or pass --data <dir>)");
   const NdArray images = read_idx(images_file);
   const NdArray labels = read_idx(labels_file);
-  detail::require(images.type == ElementType::uint8 && images.shape.size() == 3 && images.shape[1] == 28 && images.shape[2] == 28,
+  require(images.type == ElementType::uint8 && images.shape.size() == 3 && images.shape[1] == 28 && images.shape[2] == 28,
                   images_file.string() + ": expected uint8 images [N, 28, 28], got " + shape_string(images.shape));
-  detail::require(labels.type == ElementType::uint8 && labels.shape.size() == 1 && labels.shape[0] == images.shape[0],
+  require(labels.type == ElementType::uint8 && labels.shape.size() == 1 && labels.shape[0] == images.shape[0],
                   labels_file.string() + ": expected one uint8 label per image");
   const std::int64_t n = limit > 0 ? std::min<std::int64_t>(limit, images.shape[0]) : images.shape[0];
   const std::vector<std::uint8_t> pixels = images.values<std::uint8_t>();

@@ -133,25 +133,10 @@ double parse_real(const std::string& option, const std::string& text) {
   return v;
 }
 
-/// "pot4:60,fixed4:35,fixed8:5" -> DynamicRowMix.
+/// A bad --mix is a usage error: the message names the option.
 DynamicRowMix parse_mix(const std::string& text) {
-  std::vector<DynamicRowMix::Entry> entries;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const auto colon = item.find(':');
-    if (colon == std::string::npos) throw UsageError("--mix: '" + item + "' is not <scheme>:<percent>");
-    const std::optional<SchemeId> scheme = parse_scheme(item.substr(0, colon));
-    if (!scheme) {
-      std::string known;
-      for (SchemeId id : all_schemes) known += (known.empty() ? "" : ", ") + token(id);
-      throw UsageError("--mix: unknown scheme '" + item.substr(0, colon) + "' (known: " + known + ")");
-    }
-    entries.push_back({*scheme, static_cast<int>(parse_int("--mix", item.substr(colon + 1), 1, 100))});
-  }
-  if (entries.empty()) throw UsageError("--mix: no schemes");
   try {
-    return DynamicRowMix(std::move(entries));
+    return parse_row_mix(text);
   } catch (const Error& e) {
     throw UsageError(std::string("--mix: ") + e.what());
   }
@@ -191,7 +176,7 @@ std::vector<float> as_floats(const NdArray& a) {
     case ElementType::float32: return a.values<float>();
     case ElementType::uint8: { const auto v = a.values<std::uint8_t>(); return {v.begin(), v.end()}; }
     case ElementType::int8: { const auto v = a.values<std::int8_t>(); return {v.begin(), v.end()}; }
-    default: detail::fail("images must be float32, uint8 or int8, not " + std::string(element_type_name(a.type)));
+    default: fail("images must be float32, uint8 or int8, not " + std::string(element_type_name(a.type)));
   }
 }
 
@@ -200,10 +185,10 @@ Eigen::MatrixXf load_samples(const std::string& path, const InputSpec& spec, lon
   const NdArray a = read_array_file(path);
   std::int64_t per_sample = 1;
   for (std::int64_t d : spec.shape) per_sample *= d;
-  if (a.shape.empty() || a.shape[0] < 1) detail::fail(path + ": expected an array of samples [N, ...], got shape " + shape_string(a.shape));
+  if (a.shape.empty() || a.shape[0] < 1) fail(path + ": expected an array of samples [N, ...], got shape " + shape_string(a.shape));
   const std::int64_t n = a.shape[0];
   if (a.element_count() != n * per_sample)
-    detail::fail(path + ": " + std::to_string(a.element_count() / n) + " values per sample, the model takes " +
+    fail(path + ": " + std::to_string(a.element_count() / n) + " values per sample, the model takes " +
                  std::to_string(per_sample) + " (" + shape_string(spec.shape) + ")");
   const std::vector<float> values = as_floats(a);
   const std::int64_t count = limit > 0 ? std::min<std::int64_t>(n, limit) : n;
@@ -213,18 +198,18 @@ Eigen::MatrixXf load_samples(const std::string& path, const InputSpec& spec, lon
 
 std::vector<int> load_labels(const std::string& path, long limit) {
   const NdArray a = read_array_file(path);
-  if (a.shape.size() != 1) detail::fail(path + ": labels must be a 1-D array, got shape " + shape_string(a.shape));
+  if (a.shape.size() != 1) fail(path + ": labels must be a 1-D array, got shape " + shape_string(a.shape));
   std::vector<int> labels;
   switch (a.type) {
     case ElementType::uint8: for (auto v : a.values<std::uint8_t>()) labels.push_back(v); break;
     case ElementType::int32: for (auto v : a.values<std::int32_t>()) labels.push_back(v); break;
     case ElementType::int64:
       for (auto v : a.values<std::int64_t>()) {
-        if (v < 0 || v > (1 << 30)) detail::fail(path + ": label " + std::to_string(v) + " is out of range");
+        if (v < 0 || v > (1 << 30)) fail(path + ": label " + std::to_string(v) + " is out of range");
         labels.push_back(static_cast<int>(v));
       }
       break;
-    default: detail::fail(path + ": labels must be uint8, int32 or int64, not " + std::string(element_type_name(a.type)));
+    default: fail(path + ": labels must be uint8, int32 or int64, not " + std::string(element_type_name(a.type)));
   }
   if (limit > 0 && static_cast<long>(labels.size()) > limit) labels.resize(static_cast<std::size_t>(limit));
   return labels;
@@ -262,10 +247,10 @@ void with_executor(const QuantizedModel& model, const Args& a, F&& f) {
     if (why_not_a8.empty()) return f(ModelExecutor<rtl::RtlBackend<a8>>(model, rtl::RtlBackend<a8>(rtl::engines::make_a8())));
     const std::string why_not_b4 = rtl::why_model_cannot_run(model, b4);
     if (why_not_b4.empty()) return f(ModelExecutor<rtl::RtlBackend<b4>>(model, rtl::RtlBackend<b4>(rtl::engines::make_b4())));
-    detail::fail("--backend rtl: no RTL engine of this build runs the model:\n  a8 (" + rtl::describe(a8) + "): " + why_not_a8 +
+    fail("--backend rtl: no RTL engine of this build runs the model:\n  a8 (" + rtl::describe(a8) + "): " + why_not_a8 +
                  "\n  b4 (" + rtl::describe(b4) + "): " + why_not_b4);
 #else
-    detail::fail("--backend rtl: this rmsmp was built without the RTL engines (configure with -DRMSMP_BUILD_RTL=ON; needs Verilator 5)");
+    fail("--backend rtl: this rmsmp was built without the RTL engines (configure with -DRMSMP_BUILD_RTL=ON; needs Verilator 5)");
 #endif
   } else {
     throw UsageError("--backend: unknown backend '" + backend + "' (cpu, reference or rtl)");
@@ -391,7 +376,7 @@ int cmd_eval(const Args& a) {
   const Eigen::MatrixXf x = load_samples(a.get("--data"), q.input, limit);
   const std::vector<int> labels = load_labels(a.get("--labels"), limit);
   if (labels.size() != static_cast<std::size_t>(x.cols()))
-    detail::fail(std::to_string(x.cols()) + " images but " + std::to_string(labels.size()) + " labels");
+    fail(std::to_string(x.cols()) + " images but " + std::to_string(labels.size()) + " labels");
   with_executor(q, a, [&](const auto& exec) {
     ProgressBar bar("eval", a.has("--quiet"));
     const auto start = std::chrono::steady_clock::now();
@@ -481,7 +466,7 @@ int cmd_info(const Args& a) {
   std::printf("input: %s, scale %g offset %g, quantized: scale %g zero point %d, %d bits\n", q.input_shape().str().c_str(),
               static_cast<double>(q.input.scale), static_cast<double>(q.input.offset), static_cast<double>(q.input_params.scale),
               q.input_params.zero_point, q.input_params.bits);
-  if (!q.mix.empty()) std::printf("row mix: %s\n", detail::mix_description(DynamicRowMix(q.mix)).c_str());
+  if (!q.mix.empty()) std::printf("row mix: %s\n", display_name(DynamicRowMix(q.mix)).c_str());
   if (!q.source.empty()) std::printf("float model: %s\n", q.source.c_str());
   if (!q.class_names.empty()) std::printf("classes: %zu\n", q.class_names.size());
   std::printf("  %-4s %-20s %-16s %-14s %-14s %s\n", "#", "layer", "op", "input", "output", "details");

@@ -15,8 +15,8 @@ class Error : public std::invalid_argument {
   explicit Error(const std::string& what) : std::invalid_argument("rmsmp: " + what) {}
 };
 
-namespace detail {
-
+/// Throws rmsmp::Error with `message`: code that builds on rmsmp (its own readers, layers or
+/// tools) reports bad input the same way rmsmp does, so callers catch one type.
 [[noreturn]] inline void fail(const std::string& message) { throw Error(message); }
 
 /// Throws rmsmp::Error when a precondition does not hold. The message is built before the
@@ -38,5 +38,4 @@ void require(bool condition, Message&& message) {
   if (!condition) fail(message());
 }
 
-}  // namespace detail
 }  // namespace rmsmp

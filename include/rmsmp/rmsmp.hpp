@@ -18,12 +18,12 @@
 #include "rmsmp/quantize/min_cost_assignment.hpp"
 #include "rmsmp/quantize/assignment_rules.hpp"
 #include "rmsmp/quantize/error_compensation.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 #include "rmsmp/quantize/calibration.hpp"
 
 #include "rmsmp/pack/packed_codes.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/layer_quantizer.hpp"
+#include "rmsmp/model/layer_quantizer.hpp"
 
 #include "rmsmp/output/fixed_point_multiplier.hpp"
 #include "rmsmp/output/pipeline.hpp"
@@ -31,7 +31,7 @@
 #include "rmsmp/kernel/contract.hpp"
 #include "rmsmp/kernel/reference.hpp"
 
-#include "rmsmp/kernel/cpu/arch.hpp"
+#include "rmsmp/core/cpu_arch.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/kernel/cpu/gemm.hpp"
@@ -40,7 +40,7 @@
 #include "rmsmp/kernel/rtl/cycle_model.hpp"
 #include "rmsmp/kernel/rtl/backend.hpp"
 
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/layers/window.hpp"
 #include "rmsmp/layers/im2col.hpp"
 #include "rmsmp/layers/pooling.hpp"

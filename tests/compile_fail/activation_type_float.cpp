@@ -1,6 +1,6 @@
 // expect: ActivationValue
 // Compile-must-fail: float activations where int8/uint8 codes are needed.
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 using namespace rmsmp;
 

@@ -125,7 +125,7 @@ TEST_CASE("every layer of the trained Fashion-MNIST models runs bit-identically 
     for (const DynamicRowMix& mix : {mix_of({{pot4, 60}, {fixed4, 35}, {fixed8, 5}}),
                                      mix_of({{sp2_4, 60}, {fixed4, 35}, {fixed8, 5}}),
                                      mix_of({{pot4, 30}, {sp2_4, 30}, {fixed4, 35}, {fixed8, 5}})}) {
-      INFO("a8, mix " << detail::mix_description(mix));
+      INFO("a8, mix " << display_name(mix));
       split += check_every_gemm_layer(quantize_trained(fm, *calibration, mix), a8, inputs);
     }
     INFO("b4, 4-bit activations, 60/35/5");

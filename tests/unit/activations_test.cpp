@@ -1,4 +1,4 @@
-// Unit tests for rmsmp/quantize/activations.hpp: rounding and clamping of
+// Unit tests for rmsmp/core/activations.hpp: rounding and clamping of
 // quantize_activations, activation_params_for_range, the parameter and tensor checks and
 // max_abs_centered. Expectations are computed independently (brute force over all codes,
 // a separate round-half-away-from-zero).
@@ -19,7 +19,7 @@
 
 #include "test_support.hpp"
 #include "rmsmp/error.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 namespace {
 

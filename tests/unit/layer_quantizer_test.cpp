@@ -1,4 +1,4 @@
-// Unit tests for rmsmp/quantize/layer_quantizer.hpp. Costs and output errors are recomputed
+// Unit tests for rmsmp/model/layer_quantizer.hpp. Costs and output errors are recomputed
 // here in double from the definitions (d = w - dequantized row, d^T H d with H = X X^T / S);
 // the optimal rule is checked against a brute force over all assignments with the mix's counts.
 #include <catch2/catch.hpp>
@@ -16,7 +16,7 @@
 #include "rmsmp/error.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/quantize/hessian.hpp"
-#include "rmsmp/quantize/layer_quantizer.hpp"
+#include "rmsmp/model/layer_quantizer.hpp"
 #include "rmsmp/quantize/row_quantizer.hpp"
 #include "rmsmp/scheme/row_mix.hpp"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 #include "rmsmp/scheme/row_mix.hpp"
 
 namespace rmsmp_test {

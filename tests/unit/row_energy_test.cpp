@@ -1,4 +1,4 @@
-// Unit tests for rmsmp/quantize/detail/row_energy.hpp: SampleEnergy's sum_n (D X)_in^2 on
+// Unit tests for rmsmp/model/detail/row_energy.hpp: SampleEnergy's sum_n (D X)_in^2 on
 // every path this machine runs, against the same sums computed in double.
 #include <catch2/catch.hpp>
 
@@ -8,8 +8,8 @@
 #include <string>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/kernel/cpu/arch.hpp"
-#include "rmsmp/quantize/detail/row_energy.hpp"
+#include "rmsmp/core/cpu_arch.hpp"
+#include "rmsmp/model/detail/row_energy.hpp"
 
 namespace {
 

@@ -99,3 +99,45 @@ TEST_CASE("assign_in_order satisfies its own mix and check_assignment catches wr
     }
   }
 }
+
+TEST_CASE("a mix's text form round-trips and bad text is refused with the part that is wrong", "[row_mix]") {
+  const DynamicRowMix papers = DynamicRowMix::from<Mix60_35_5>();
+  REQUIRE(to_string(papers) == "pot4:60,fixed4:35,fixed8:5");
+  REQUIRE(display_name(papers) == "PoT-4 60%, Fixed-4 35%, Fixed-8 5%");
+  for (const char* text : {"pot4:60,fixed4:35,fixed8:5", "fixed4:100", "sp2_4:30,pot3:20,fixed2:50", "fixed8:1,fixed4:99"}) {
+    const DynamicRowMix mix = parse_row_mix(text);
+    REQUIRE(to_string(mix) == text);
+    REQUIRE(to_string(parse_row_mix(to_string(mix))) == text);
+  }
+  const DynamicRowMix parsed = parse_row_mix("pot4:60,fixed4:35,fixed8:5");
+  REQUIRE(parsed.scheme_count() == 3);
+  REQUIRE(parsed.scheme(0) == PoT<4>::id);
+  REQUIRE(parsed.percent(2) == 5);
+
+  struct Bad {
+    const char* text;
+    const char* message;
+  };
+  for (const Bad& bad : {Bad{"", "empty"}, Bad{"fixed4", "'fixed4' is not <scheme>:<percent>"},
+                         Bad{"pot9:100", "unknown scheme 'pot9'"}, Bad{"fixed4:", "no whole-number percent"},
+                         Bad{"fixed4:1x0", "no whole-number percent"}, Bad{"fixed4:-100", "must be 1..100"},
+                         Bad{"fixed4:99999999999", "no whole-number percent"}, Bad{"pot4:50,fixed4:40", "not 100%"},
+                         Bad{"fixed4:50,fixed4:50", "listed twice"}, Bad{"fixed4:100,", "is not <scheme>:<percent>"},
+                         Bad{" fixed4:100", "unknown scheme ' fixed4'"}, Bad{"fixed4:0,fixed8:100", "must be 1..100"}}) {
+    INFO(bad.text);
+    REQUIRE_THROWS_AS(parse_row_mix(bad.text), Error);
+    REQUIRE_THROWS_WITH(parse_row_mix(bad.text), Catch::Contains(bad.message));
+  }
+}
+
+TEST_CASE("the public error helpers throw rmsmp::Error with the message", "[row_mix]") {
+  REQUIRE_THROWS_WITH(fail("bad input"), "rmsmp: bad input");
+  REQUIRE_NOTHROW(require(true, "never shown"));
+  REQUIRE_THROWS_WITH(require(false, std::string("shown")), "rmsmp: shown");
+  int built = 0;
+  const auto message = [&] { ++built; return std::string("lazy"); };
+  REQUIRE_NOTHROW(require(true, message));
+  REQUIRE(built == 0);
+  REQUIRE_THROWS_WITH(require(false, message), "rmsmp: lazy");
+  REQUIRE(built == 1);
+}

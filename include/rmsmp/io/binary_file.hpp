@@ -122,7 +122,7 @@ class ByteWriter {
   }
   static std::uint32_t checked_u32(std::size_t n, const char* what) {
     if (n > std::numeric_limits<std::uint32_t>::max())
-      detail::fail(std::string("binary writer: ") + what + " of " + std::to_string(n) + " bytes is too long");
+      rmsmp::fail(std::string("binary writer: ") + what + " of " + std::to_string(n) + " bytes is too long");
     return static_cast<std::uint32_t>(n);
   }
 
@@ -186,7 +186,7 @@ class ByteReader {
   }
 
   const std::string& context() const { return context_; }
-  [[noreturn]] void fail(const std::string& problem) const { detail::fail(context_ + ": " + problem); }
+  [[noreturn]] void fail(const std::string& problem) const { rmsmp::fail(context_ + ": " + problem); }
   /// Re-throws an error from a constructor (e.g. DynamicRowMix's) with this reader's context.
   [[noreturn]] void fail(const Error& error) const { fail(detail::message_of(error)); }
 
@@ -247,7 +247,7 @@ class BinaryFileWriter {
   ByteWriter& add_section(std::string name) {
     detail::check_section_name(name);
     for (const auto& s : sections_)
-      detail::require(s.first != name, "binary file: section '" + name + "' added twice");
+      rmsmp::require(s.first != name, "binary file: section '" + name + "' added twice");
     sections_.emplace_back(std::move(name), ByteWriter{});
     return sections_.back().second;
   }
@@ -317,7 +317,7 @@ class BinaryFileReader {
   /// A reader over one section's payload; throws if the file has no such section.
   ByteReader section(std::string_view name) const {
     const Section* s = find(name);
-    if (s == nullptr) detail::fail(source_ + ": has no section '" + std::string(name) + "'");
+    if (s == nullptr) rmsmp::fail(source_ + ": has no section '" + std::string(name) + "'");
     return ByteReader(std::span<const std::uint8_t>(bytes_).subspan(s->offset, s->size),
                       source_ + ", section '" + s->name + "'");
   }
@@ -335,7 +335,7 @@ class BinaryFileReader {
     return nullptr;
   }
 
-  [[noreturn]] void fail(const std::string& problem) const { detail::fail(source_ + ": " + problem); }
+  [[noreturn]] void fail(const std::string& problem) const { rmsmp::fail(source_ + ": " + problem); }
 
   void parse(std::string_view format, std::uint32_t max_format_version) {
     const std::span<const std::uint8_t> all(bytes_);

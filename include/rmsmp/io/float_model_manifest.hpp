@@ -81,7 +81,7 @@ class ManifestReader {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& problem) const { detail::fail(source_ + ": " + problem); }
+  [[noreturn]] void fail(const std::string& problem) const { rmsmp::fail(source_ + ": " + problem); }
 
   Json parse(std::string_view text) const {
     // nlohmann keeps the last of repeated keys silently; a manifest with two "stride"s is a
@@ -208,7 +208,7 @@ class ManifestReader {
     try {
       const NdArray array = read_npy(path);
       if (array.type != ElementType::float32)
-        detail::fail(path.string() + " holds " + std::string(element_type_name(array.type)) +
+        rmsmp::fail(path.string() + " holds " + std::string(element_type_name(array.type)) +
                      " values; weights must be float32");
       t.shape = array.shape;
       t.data = array.values<float>();

@@ -91,7 +91,7 @@ inline NdArray parse_idx(std::span<const std::uint8_t> file, const std::string& 
     const std::vector<std::uint8_t> plain = detail::gunzip(file, source, idx_max_bytes);
     return parse_idx(plain, source + " (decompressed)");
   }
-  const auto fail = [&](const std::string& problem) { detail::fail(source + ": " + problem); };
+  const auto fail = [&](const std::string& problem) { rmsmp::fail(source + ": " + problem); };
   if (file.size() < 4 || file[0] != 0 || file[1] != 0) fail("not an IDX file (bad magic)");
   NdArray array;
   switch (file[2]) {

@@ -86,7 +86,7 @@ struct NdArray {
   template <ArrayElement T>
   std::vector<T> values() const {
     if (type != element_type_of<T>())
-      detail::fail("array holds " + std::string(element_type_name(type)) + " elements, not " +
+      fail("array holds " + std::string(element_type_name(type)) + " elements, not " +
                    std::string(element_type_name(element_type_of<T>())));
     std::vector<T> out(bytes.size() / sizeof(T));
     if constexpr (std::endian::native == std::endian::little) {
@@ -106,8 +106,8 @@ struct NdArray {
   template <ArrayElement T>
   static NdArray from_values(std::vector<std::int64_t> shape, const std::vector<T>& values) {
     NdArray a{element_type_of<T>(), std::move(shape), {}};
-    for (std::int64_t d : a.shape) detail::require(d >= 0, "array shape has a negative dimension");
-    detail::require(a.element_count() == static_cast<std::int64_t>(values.size()),
+    for (std::int64_t d : a.shape) require(d >= 0, "array shape has a negative dimension");
+    require(a.element_count() == static_cast<std::int64_t>(values.size()),
                     "array of " + std::to_string(values.size()) + " values does not fill its shape");
     a.bytes.resize(values.size() * sizeof(T));
     using Bits = detail::same_width_unsigned<T>;

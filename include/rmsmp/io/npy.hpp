@@ -83,7 +83,7 @@ class NpyHeaderParser {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& problem) const { detail::fail(source_ + ": " + problem); }
+  [[noreturn]] void fail(const std::string& problem) const { rmsmp::fail(source_ + ": " + problem); }
 
   char peek() const { return position_ < text_.size() ? text_[position_] : '\0'; }
   void skip_space() {
@@ -160,7 +160,7 @@ class NpyHeaderParser {
 };
 
 inline ElementType npy_element_type(const std::string& descr, const std::string& source) {
-  const auto fail_with = [&](const std::string& problem) { detail::fail(source + ": " + problem); };
+  const auto fail_with = [&](const std::string& problem) { rmsmp::fail(source + ": " + problem); };
   if (descr.size() >= 2 && descr[0] == '>' && descr != ">u1" && descr != ">i1")
     fail_with("big-endian data ('" + descr + "') is not supported; save it as little-endian (e.g. astype('<" +
               descr.substr(1) + "'))");
@@ -199,7 +199,7 @@ inline std::string npy_descr(ElementType t) {
 
 /// Parses a whole .npy file held in memory; `source` names it in errors.
 inline NdArray parse_npy(std::span<const std::uint8_t> file, const std::string& source) {
-  const auto fail = [&](const std::string& problem) { detail::fail(source + ": " + problem); };
+  const auto fail = [&](const std::string& problem) { rmsmp::fail(source + ": " + problem); };
   const std::string_view magic = detail::npy_magic;
   if (file.size() < magic.size() || !std::equal(magic.begin(), magic.end(), file.begin(),
                                                 [](char m, std::uint8_t b) { return static_cast<std::uint8_t>(m) == b; }))
@@ -255,8 +255,8 @@ inline NdArray read_npy(const std::filesystem::path& path) {
 /// padded with spaces and a newline so the data starts on a multiple of 64 bytes. `version`
 /// 2 or 3 forces those (for tests; 3.0 differs from 2.0 only in the header's encoding).
 inline std::vector<std::uint8_t> npy_bytes(const NdArray& array, int version = 1) {
-  detail::require(version >= 1 && version <= 3, "npy: format version must be 1, 2 or 3");
-  detail::require(static_cast<std::uint64_t>(array.element_count()) * element_size(array.type) == array.bytes.size(),
+  rmsmp::require(version >= 1 && version <= 3, "npy: format version must be 1, 2 or 3");
+  rmsmp::require(static_cast<std::uint64_t>(array.element_count()) * element_size(array.type) == array.bytes.size(),
                   "npy: the array's bytes do not match its shape " + shape_string(array.shape));
   std::string header = "{'descr': '" + detail::npy_descr(array.type) + "', 'fortran_order': False, 'shape': " +
                        shape_string(array.shape) + ", }";

@@ -185,11 +185,11 @@ inline QuantizedModel parse_quantized_model(std::vector<std::uint8_t> bytes, con
     model.layers.push_back(detail::read_layer(in, mix));
   }
   if (file.section_names().size() != std::size_t{layers} + 1)
-    detail::fail(source + ": has sections beyond its " + std::to_string(layers) + " layers");
+    fail(source + ": has sections beyond its " + std::to_string(layers) + " layers");
   try {
     validate(model);
   } catch (const Error& e) {
-    detail::fail(source + ": " + detail::message_of(e));
+    fail(source + ": " + detail::message_of(e));
   }
   return model;
 }

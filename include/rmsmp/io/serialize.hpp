@@ -19,7 +19,7 @@
 #include "rmsmp/io/binary_file.hpp"
 #include "rmsmp/output/fixed_point_multiplier.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 #include "rmsmp/quantize/assignment.hpp"
 #include "rmsmp/scheme/row_mix.hpp"
 #include "rmsmp/scheme/scheme.hpp"

@@ -14,7 +14,7 @@
 
 #include "rmsmp/error.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 #include "rmsmp/scheme/scheme.hpp"
 
 namespace rmsmp {
@@ -34,7 +34,7 @@ constexpr std::int64_t max_safe_depth(int max_level, int max_abs_activation, std
 /// (2^31 - 1) / (127 * 255) = 66311.
 template <ActivationValue T>
 std::int64_t max_safe_depth(SchemeId scheme, const ActivationParams& params, std::int64_t bias_abs = 0) {
-  detail::require(is_supported(scheme), "max_safe_depth: unsupported scheme " + display_name(scheme));
+  require(is_supported(scheme), "max_safe_depth: unsupported scheme " + display_name(scheme));
   return max_safe_depth(make_codebook(scheme).max_level, max_abs_centered<T>(params), bias_abs);
 }
 
@@ -61,16 +61,16 @@ template <class Mix, ActivationValue T, class Pipeline>
 void check_gemm_arguments(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
                           const OutputView<typename Pipeline::output_type>& y) {
   const int K = weights.cols();
-  detail::require(x.rows == K, [&] {
+  require(x.rows == K, [&] {
     return "gemm: the activations have K = " + std::to_string(x.rows) +
            " rows but the weights have K = " + std::to_string(K) + " columns";
   });
-  detail::require(y.rows == weights.rows() && y.cols == x.cols, [&] {
+  require(y.rows == weights.rows() && y.cols == x.cols, [&] {
     return "gemm: the output is " + std::to_string(y.rows) + " x " + std::to_string(y.cols) + ", expected " +
            std::to_string(weights.rows()) + " x " + std::to_string(x.cols);
   });
-  detail::require(y.cols == 0 || y.rows == 0 || y.data != nullptr, "gemm: null output");
-  detail::require(y.column_stride >= y.rows, "gemm: output column stride is smaller than M");
+  require(y.cols == 0 || y.rows == 0 || y.data != nullptr, "gemm: null output");
+  require(y.column_stride >= y.rows, "gemm: output column stride is smaller than M");
   check_activations(x);
   pipeline.check(weights.rows());
   const int max_abs_x = max_abs_centered<T>(x.params);
@@ -79,7 +79,7 @@ void check_gemm_arguments(const MixedRowMatrix<Mix>& weights, const ActivationVi
       const int row = group.original_row(i);
       const std::int64_t limit = max_safe_depth(group.codebook().max_level, max_abs_x, pipeline.bias_bound(row));
       if (K > limit)
-        detail::fail("gemm: K = " + std::to_string(K) + " could overflow the int32 accumulator of row " +
+        fail("gemm: K = " + std::to_string(K) + " could overflow the int32 accumulator of row " +
                      std::to_string(row) + " (" + display_name(group.scheme()) + ", |x - zero_point| up to " +
                      std::to_string(max_abs_x) + "); the largest safe K is " + std::to_string(limit));
     }

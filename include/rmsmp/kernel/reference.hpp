@@ -12,7 +12,7 @@
 #include "rmsmp/kernel/contract.hpp"
 #include "rmsmp/output/pipeline.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 namespace rmsmp::reference {
 

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/layers/window.hpp"
 
 namespace rmsmp {

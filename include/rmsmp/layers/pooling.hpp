@@ -14,7 +14,7 @@
 #include <string>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/layers/window.hpp"
 
 namespace rmsmp {

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 
 namespace rmsmp {
 

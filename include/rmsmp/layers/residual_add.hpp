@@ -14,9 +14,9 @@
 #include <string>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/output/fixed_point_multiplier.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 namespace rmsmp {
 
@@ -47,9 +47,9 @@ struct AddRescale {
   }
 
   void check() const {
-    detail::require(multiplier_a >= 0 && multiplier_b >= 0 && shift >= 0 && shift <= FixedPointMultiplier::max_shift,
+    require(multiplier_a >= 0 && multiplier_b >= 0 && shift >= 0 && shift <= FixedPointMultiplier::max_shift,
                     "residual add: multipliers must be in [0, 2^31) and the shift in [0, 62]");
-    detail::require(lo <= hi && lo >= 0 && hi <= 255, "residual add: the output clamp must lie in [0, 255]");
+    require(lo <= hi && lo >= 0 && hi <= 255, "residual add: the output clamp must lie in [0, 255]");
   }
 
   /// One output code from the two centred inputs (|ta|, |tb| <= 255: the sum fits in int64).
@@ -62,7 +62,7 @@ struct AddRescale {
 
 /// Float residual add.
 inline Tensor<float> add(const Tensor<float>& a, const Tensor<float>& b) {
-  detail::require(a.shape == b.shape && a.batch == b.batch,
+  require(a.shape == b.shape && a.batch == b.batch,
                   "add: operand shapes " + a.shape.str() + " and " + b.shape.str() + " differ");
   Tensor<float> out = a;
   for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] += b.data[i];
@@ -73,7 +73,7 @@ inline Tensor<float> add(const Tensor<float>& a, const Tensor<float>& b) {
 /// built for).
 inline QuantizedTensor add(const QuantizedTensor& a, const QuantizedTensor& b, const AddRescale& rescale,
                            const ActivationParams& out) {
-  detail::require(a.codes.shape == b.codes.shape && a.codes.batch == b.codes.batch,
+  require(a.codes.shape == b.codes.shape && a.codes.batch == b.codes.batch,
                   "add: operand shapes " + a.codes.shape.str() + " and " + b.codes.shape.str() + " differ");
   rescale.check();
   check_activation_params<std::uint8_t>(out);

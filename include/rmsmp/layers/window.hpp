@@ -5,7 +5,7 @@
 #include <string>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 
 namespace rmsmp {
 
@@ -19,14 +19,14 @@ struct Window2d {
   /// Throws unless the window fits an input of `in` ([C, H, W]): positive kernel and stride,
   /// non-negative padding, at least one output position. `what` names the layer.
   void check(TensorShape in, const std::string& what) const {
-    detail::require(kernel_h >= 1 && kernel_w >= 1,
+    require(kernel_h >= 1 && kernel_w >= 1,
                     what + ": kernel " + std::to_string(kernel_h) + "x" + std::to_string(kernel_w) + " must be at least 1x1");
-    detail::require(stride_h >= 1 && stride_w >= 1, what + ": stride must be at least 1");
-    detail::require(padding_h >= 0 && padding_w >= 0, what + ": padding must not be negative");
-    detail::require(kernel_h <= max_extent && kernel_w <= max_extent && stride_h <= max_extent && stride_w <= max_extent &&
+    require(stride_h >= 1 && stride_w >= 1, what + ": stride must be at least 1");
+    require(padding_h >= 0 && padding_w >= 0, what + ": padding must not be negative");
+    require(kernel_h <= max_extent && kernel_w <= max_extent && stride_h <= max_extent && stride_w <= max_extent &&
                         padding_h <= max_extent && padding_w <= max_extent && in.height <= max_extent && in.width <= max_extent,
                     what + ": kernel, stride, padding and input height and width must be at most 65536");
-    detail::require(in.height + 2 * padding_h >= kernel_h && in.width + 2 * padding_w >= kernel_w,
+    require(in.height + 2 * padding_h >= kernel_h && in.width + 2 * padding_w >= kernel_w,
                     what + ": kernel " + std::to_string(kernel_h) + "x" + std::to_string(kernel_w) +
                         " is larger than the padded input " + in.str());
   }

@@ -40,7 +40,7 @@
 #include "rmsmp/layers/pooling.hpp"
 #include "rmsmp/layers/relu.hpp"
 #include "rmsmp/layers/residual_add.hpp"
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/model/float_executor.hpp"
 #include "rmsmp/model/quantized_model.hpp"
 #include "rmsmp/output/pipeline.hpp"
@@ -123,7 +123,7 @@ class ModelExecutor {
   /// Every layer's output for a batch of float inputs (channels-last tensor).
   std::vector<LayerOutput> run_layers(const Tensor<float>& input) const {
     const QuantizedModel& m = *model_;
-    detail::require(input.shape == m.input_shape(), "run: the input shape " + input.shape.str() +
+    require(input.shape == m.input_shape(), "run: the input shape " + input.shape.str() +
                                                         " does not match the model's " + m.input_shape().str());
     const QuantizedTensor x = quantize_tensor(input, m.input_params);
     std::vector<LayerOutput> outputs(m.layers.size());
@@ -227,9 +227,9 @@ struct Evaluation {
 template <class Executor>
 Evaluation evaluate(const Executor& executor, const Eigen::Ref<const Eigen::MatrixXf>& inputs, std::span<const int> labels,
                     std::size_t batch = 256, const std::function<void(std::size_t, std::size_t)>& progress = {}) {
-  detail::require(labels.size() == static_cast<std::size_t>(inputs.cols()),
+  require(labels.size() == static_cast<std::size_t>(inputs.cols()),
                   "evaluate: " + std::to_string(labels.size()) + " labels for " + std::to_string(inputs.cols()) + " samples");
-  detail::require(batch >= 1, "evaluate: the batch size must be at least 1");
+  require(batch >= 1, "evaluate: the batch size must be at least 1");
   Evaluation e;
   const auto N = static_cast<std::size_t>(inputs.cols());
   for (std::size_t first = 0; first < N; first += batch) {
@@ -262,9 +262,9 @@ std::vector<LayerError> compare_layers(const FloatModel& float_model, const Exec
                                        const Eigen::Ref<const Eigen::MatrixXf>& inputs) {
   const QuantizedModel& qm = executor.model();
   const std::vector<LayerLinks> links = check_float_model(float_model);
-  detail::require(links.size() == qm.layers.size(), "compare_layers: the models have different layer counts");
+  require(links.size() == qm.layers.size(), "compare_layers: the models have different layer counts");
   for (std::size_t i = 0; i < links.size(); ++i)
-    detail::require(float_model.layers[i].op == qm.layers[i].op && links[i].output_shape == qm.layers[i].output_shape,
+    require(float_model.layers[i].op == qm.layers[i].op && links[i].output_shape == qm.layers[i].output_shape,
                     "compare_layers: layer " + std::to_string(i) + " differs between the float and quantized models");
   const Tensor<float> x = from_chw_columns(inputs, model_input_shape(float_model));
   const std::vector<Tensor<float>> reference = run_float_layers(float_model, links, x);

@@ -15,7 +15,7 @@
 #include "rmsmp/layers/pooling.hpp"
 #include "rmsmp/layers/relu.hpp"
 #include "rmsmp/layers/residual_add.hpp"
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/model/float_model.hpp"
 #include "rmsmp/model/model_graph.hpp"
 
@@ -60,8 +60,8 @@ inline std::vector<float> float_layer_columns(const FloatLayer& layer, const Lay
 /// Every layer's output for one batch (`links` from check_float_model(model)).
 inline std::vector<Tensor<float>> run_float_layers(const FloatModel& model, const std::vector<LayerLinks>& links,
                                                    const Tensor<float>& input) {
-  detail::require(links.size() == model.layers.size(), "float executor: the links do not belong to the model");
-  detail::require(input.shape == model_input_shape(model),
+  require(links.size() == model.layers.size(), "float executor: the links do not belong to the model");
+  require(input.shape == model_input_shape(model),
                   "float executor: the input shape " + input.shape.str() + " does not match the model's " +
                       model_input_shape(model).str());
   std::vector<Tensor<float>> outputs(model.layers.size());
@@ -70,7 +70,7 @@ inline std::vector<Tensor<float>> run_float_layers(const FloatModel& model, cons
     const FloatLayer& layer = model.layers[i];
     const LayerLinks& l = links[i];
     const Tensor<float>& x = source(l.input);
-    detail::require(x.shape == l.input_shape, "float executor: layer " + std::to_string(i) + " reads " + x.shape.str() +
+    require(x.shape == l.input_shape, "float executor: layer " + std::to_string(i) + " reads " + x.shape.str() +
                                                   ", expected " + l.input_shape.str());
     switch (layer.op) {
       case LayerOp::linear:

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/layers/window.hpp"
 #include "rmsmp/model/float_model.hpp"
 
@@ -157,11 +157,11 @@ inline TensorShape checked_shape(const WideShape& s, const std::string& where) {
 inline TensorShape model_input_shape(const InputSpec& input) {
   const std::vector<std::int64_t>& s = input.shape;
   if (s.size() != 1 && s.size() != 3)
-    detail::fail("model input: shape " + detail::shape_text(s) + " must be [C, H, W] or [N]");
+    fail("model input: shape " + detail::shape_text(s) + " must be [C, H, W] or [N]");
   const TensorShape shape = detail::checked_shape(
       s.size() == 3 ? detail::WideShape{s[0], s[1], s[2]} : detail::WideShape{s[0], 1, 1}, "model input");
   if (!std::isfinite(input.scale) || input.scale == 0.0f || !std::isfinite(input.offset))
-    detail::fail("model input: scale must be finite and non-zero, offset finite");
+    fail("model input: scale must be finite and non-zero, offset finite");
   return shape;
 }
 
@@ -170,7 +170,6 @@ inline TensorShape model_input_shape(const FloatModel& model) { return model_inp
 /// Checks the whole model and returns each layer's links (same order as model.layers).
 /// Throws rmsmp::Error naming the layer and the field.
 inline std::vector<LayerLinks> check_float_model(const FloatModel& model) {
-  using detail::fail;
   using detail::to_string;
   const TensorShape input_shape = model_input_shape(model.input);
   if (model.layers.empty()) fail("the model has no layers");

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/model/float_executor.hpp"
 #include "rmsmp/model/float_model.hpp"
 #include "rmsmp/model/model_graph.hpp"
@@ -88,8 +88,8 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
                                      const DynamicRowMix& mix, const QuantizeOptions& options = {}) {
   check_activation_bits<std::uint8_t>(options.activation_bits);
   check_activation_bits<std::uint8_t>(options.input_bits);
-  detail::require(static_cast<bool>(options.weights), "quantize_model: no weight quantizer");
-  detail::require(calibration_inputs.cols() >= 1, "quantize_model: at least one calibration sample is needed");
+  require(static_cast<bool>(options.weights), "quantize_model: no weight quantizer");
+  require(calibration_inputs.cols() >= 1, "quantize_model: at least one calibration sample is needed");
   const std::vector<LayerLinks> links = check_float_model(model);
   const Tensor<float> input = from_chw_columns(calibration_inputs, model_input_shape(model));
   const std::vector<Tensor<float>> values = run_float_layers(model, links, input);
@@ -138,14 +138,14 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
         const Eigen::MatrixXf columns =
             detail::spaced_columns(float_layer_columns(f, l, x), W.cols(), options.max_assignment_columns);
         MixedRowMatrix<> matrix = options.weights(LayerContext{f.name, weights, columns, mix});
-        detail::require(matrix.rows() == W.rows() && matrix.cols() == W.cols(),
+        require(matrix.rows() == W.rows() && matrix.cols() == W.cols(),
                         what + ": the weight quantizer returned a " + std::to_string(matrix.rows()) + " x " +
                             std::to_string(matrix.cols()) + " matrix for " + std::to_string(W.rows()) + " x " +
                             std::to_string(W.cols()) + " weights");
         check_assignment(matrix.assignment(), mix);
         bool mix_order = matrix.group_count() == mix.scheme_count();
         for (std::size_t g = 0; mix_order && g < matrix.group_count(); ++g) mix_order = matrix.group(g).scheme() == mix.scheme(g);
-        detail::require(mix_order, what + ": the weight quantizer must build the matrix with the model's mix "
+        require(mix_order, what + ": the weight quantizer must build the matrix with the model's mix "
                                           "(groups in the mix's order)");
         const std::vector<float> row_scales = matrix.row_scales();
         const std::vector<float> bias =

@@ -25,13 +25,13 @@
 
 #include "rmsmp/error.hpp"
 #include "rmsmp/layers/residual_add.hpp"
-#include "rmsmp/layers/tensor.hpp"
+#include "rmsmp/core/tensor.hpp"
 #include "rmsmp/layers/window.hpp"
 #include "rmsmp/model/float_model.hpp"
 #include "rmsmp/model/model_graph.hpp"
 #include "rmsmp/output/fixed_point_multiplier.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 #include "rmsmp/quantize/assignment.hpp"
 #include "rmsmp/scheme/row_mix.hpp"
 
@@ -76,7 +76,7 @@ struct QuantizedModel {
   /// The layer whose output is the model's output: the last one, or the layer a final ReLU
   /// is folded into.
   std::size_t output_layer() const {
-    detail::require(!layers.empty(), "quantized model: no layers");
+    require(!layers.empty(), "quantized model: no layers");
     const QuantizedModelLayer& last = layers.back();
     return last.passthrough ? static_cast<std::size_t>(last.input) : layers.size() - 1;
   }
@@ -102,7 +102,7 @@ inline constexpr std::size_t max_tensor_size = std::size_t{1} << 30;
 /// in range, and only the output layer has float output.
 inline void validate(const QuantizedModel& model) {
   const TensorShape input_shape = model.input_shape();
-  detail::require(!model.layers.empty(), "quantized model: no layers");
+  require(!model.layers.empty(), "quantized model: no layers");
   detail::check_uint8_params(model.input_params, "quantized model input");
   std::optional<DynamicRowMix> mix;
   if (!model.mix.empty()) mix.emplace(model.mix);  // throws for a malformed mix
@@ -114,56 +114,56 @@ inline void validate(const QuantizedModel& model) {
     const QuantizedModelLayer& l = model.layers[i];
     const std::string what = "quantized model: layer " + std::to_string(i) + " (" + std::string(layer_op_name(l.op)) + ")";
     auto check_source = [&](int s) {
-      detail::require(s >= model_input && s < static_cast<int>(i), what + ": reads layer " + std::to_string(s) +
+      require(s >= model_input && s < static_cast<int>(i), what + ": reads layer " + std::to_string(s) +
                                                                       ", which does not come before it");
     };
     check_source(l.input);
-    detail::require(shape_of(l.input) == l.input_shape,
+    require(shape_of(l.input) == l.input_shape,
                     what + ": its input shape " + l.input_shape.str() + " is not its source's " + shape_of(l.input).str());
     for (const TensorShape& s : {l.input_shape, l.output_shape})
-      detail::require(s.channels >= 1 && s.height >= 1 && s.width >= 1 && s.size() <= max_tensor_size,
+      require(s.channels >= 1 && s.height >= 1 && s.width >= 1 && s.size() <= max_tensor_size,
                       what + ": shape " + s.str() + " is empty or too large");
     const bool float_out = l.gemm && l.gemm->float_output();
     if (!float_out) detail::check_uint8_params(l.output, what + " output");
-    detail::require(l.op == LayerOp::linear || l.op == LayerOp::conv2d || !l.gemm, what + ": has weights but no GEMM op");
-    detail::require(!l.passthrough || l.op == LayerOp::relu, what + ": only a ReLU can pass its input through");
-    detail::require(!l.relu_folded || l.op == LayerOp::linear || l.op == LayerOp::conv2d || l.op == LayerOp::add,
+    require(l.op == LayerOp::linear || l.op == LayerOp::conv2d || !l.gemm, what + ": has weights but no GEMM op");
+    require(!l.passthrough || l.op == LayerOp::relu, what + ": only a ReLU can pass its input through");
+    require(!l.relu_folded || l.op == LayerOp::linear || l.op == LayerOp::conv2d || l.op == LayerOp::add,
                     what + ": a ReLU can only be folded into linear, conv2d or add");
     switch (l.op) {
       case LayerOp::linear:
       case LayerOp::conv2d: {
-        detail::require(l.gemm.has_value(), what + ": no weights");
+        require(l.gemm.has_value(), what + ": no weights");
         const QuantizedGemm& g = *l.gemm;
         const auto M = static_cast<std::size_t>(g.weights.rows());
         std::size_t K = l.input_shape.size();
         if (l.op == LayerOp::conv2d) {
           l.window.check(l.input_shape, what);
-          detail::require(l.window.output(l.input_shape, static_cast<int>(M)) == l.output_shape,
+          require(l.window.output(l.input_shape, static_cast<int>(M)) == l.output_shape,
                           what + ": the output shape does not follow from the window");
           K = static_cast<std::size_t>(l.input_shape.channels) * static_cast<std::size_t>(l.window.kernel_h) *
               static_cast<std::size_t>(l.window.kernel_w);
         } else {
-          detail::require(l.input_shape.height == 1 && l.input_shape.width == 1 && l.output_shape.height == 1 &&
+          require(l.input_shape.height == 1 && l.input_shape.width == 1 && l.output_shape.height == 1 &&
                               l.output_shape.width == 1,
                           what + ": a linear layer maps vectors to vectors");
         }
-        detail::require(M == static_cast<std::size_t>(l.output_shape.channels) && K == static_cast<std::size_t>(g.weights.cols()),
+        require(M == static_cast<std::size_t>(l.output_shape.channels) && K == static_cast<std::size_t>(g.weights.cols()),
                         what + ": the weights are " + std::to_string(M) + " x " + std::to_string(g.weights.cols()) +
                             ", the shapes need " + std::to_string(l.output_shape.channels) + " x " + std::to_string(K));
-        detail::require(g.bias.size() == M, what + ": needs one bias per row");
+        require(g.bias.size() == M, what + ": needs one bias per row");
         if (mix) check_assignment(g.weights.assignment(), *mix);
-        detail::require(g.clamp_lo <= g.clamp_hi, what + ": clamp bounds are reversed");
+        require(g.clamp_lo <= g.clamp_hi, what + ": clamp bounds are reversed");
         if (float_out) {
-          detail::require(i == output, what + ": only the output layer may have float output");
-          detail::require(g.to_float.size() == M && g.requantize.empty(), what + ": needs one float scale per row");
+          require(i == output, what + ": only the output layer may have float output");
+          require(g.to_float.size() == M && g.requantize.empty(), what + ": needs one float scale per row");
           for (float s : g.to_float)
-            detail::require(std::isfinite(s) && s >= 0.0f, what + ": float scales must be finite and non-negative");
+            require(std::isfinite(s) && s >= 0.0f, what + ": float scales must be finite and non-negative");
         } else {
-          detail::require(g.requantize.size() == M, what + ": needs one requantization multiplier per row");
+          require(g.requantize.size() == M, what + ": needs one requantization multiplier per row");
           for (const auto& m : g.requantize)
-            detail::require(m.multiplier >= 0 && m.shift >= 0 && m.shift <= FixedPointMultiplier::max_shift,
+            require(m.multiplier >= 0 && m.shift >= 0 && m.shift <= FixedPointMultiplier::max_shift,
                             what + ": requantization multiplier out of range");
-          detail::require(g.clamp_lo >= activation_min<std::uint8_t>(l.output.bits) &&
+          require(g.clamp_lo >= activation_min<std::uint8_t>(l.output.bits) &&
                               g.clamp_hi <= activation_max<std::uint8_t>(l.output.bits),
                           what + ": the clamp exceeds the output's code range");
         }
@@ -177,37 +177,37 @@ inline void validate(const QuantizedModel& model) {
         TensorShape expected = l.input_shape;
         if (l.op == LayerOp::max_pool2d || l.op == LayerOp::avg_pool2d || l.op == LayerOp::global_avg_pool) {
           l.window.check(l.input_shape, what);
-          detail::require(2 * l.window.padding_h <= l.window.kernel_h && 2 * l.window.padding_w <= l.window.kernel_w,
+          require(2 * l.window.padding_h <= l.window.kernel_h && 2 * l.window.padding_w <= l.window.kernel_w,
                           what + ": padding must be at most half the kernel size");
           expected = l.window.output(l.input_shape, l.input_shape.channels);
         }
         if (l.op == LayerOp::flatten) expected = {static_cast<int>(l.input_shape.size()), 1, 1};
-        detail::require(expected == l.output_shape, what + ": the output shape does not follow from the input");
+        require(expected == l.output_shape, what + ": the output shape does not follow from the input");
         if (l.passthrough) {
-          detail::require(l.input >= 0 && model.layers[static_cast<std::size_t>(l.input)].relu_folded,
+          require(l.input >= 0 && model.layers[static_cast<std::size_t>(l.input)].relu_folded,
                           what + ": passes through a layer that has no ReLU folded in");
         } else {
           // Codes keep their meaning through these ops.
           const ActivationParams& in = l.input == model_input ? model.input_params : model.layers[static_cast<std::size_t>(l.input)].output;
-          detail::require(in.scale == l.output.scale && in.zero_point == l.output.zero_point && in.bits == l.output.bits,
+          require(in.scale == l.output.scale && in.zero_point == l.output.zero_point && in.bits == l.output.bits,
                           what + ": must keep its input's scale and zero point");
         }
         break;
       }
       case LayerOp::add:
         check_source(l.other);
-        detail::require(shape_of(l.other) == l.input_shape && l.output_shape == l.input_shape,
+        require(shape_of(l.other) == l.input_shape && l.output_shape == l.input_shape,
                         what + ": operand shapes differ");
         l.add.check();
-        detail::require(l.add.hi <= activation_max<std::uint8_t>(l.output.bits), what + ": the clamp exceeds the output's code range");
+        require(l.add.hi <= activation_max<std::uint8_t>(l.output.bits), what + ": the clamp exceeds the output's code range");
         break;
       default:
-        detail::fail(what + ": unknown op");
+        fail(what + ": unknown op");
     }
     for (int s : {l.input, l.op == LayerOp::add ? l.other : model_input})
       if (s >= 0 && !l.passthrough) {
         const QuantizedModelLayer& src = model.layers[static_cast<std::size_t>(s)];
-        detail::require(!(src.gemm && src.gemm->float_output()), what + ": reads a float-output layer");
+        require(!(src.gemm && src.gemm->float_output()), what + ": reads a float-output layer");
       }
   }
 }

@@ -18,7 +18,7 @@
 #include "rmsmp/error.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/quantize/assignment.hpp"
-#include "rmsmp/quantize/layer_quantizer.hpp"
+#include "rmsmp/model/layer_quantizer.hpp"
 #include "rmsmp/quantize/row_quantizer.hpp"
 #include "rmsmp/scheme/row_mix.hpp"
 
@@ -56,12 +56,12 @@ inline RowAssignment assign_rows_in_order(const LayerContext& ctx) {
 /// scale `scale_method` picks from the row alone (MixedRowMatrix's own quantizer, so not
 /// ScaleMethod::min_hessian_error, which needs the inputs).
 inline WeightQuantizer quantize_by_assignment(AssignmentPolicy policy, ScaleMethod scale_method = ScaleMethod::min_squared_error) {
-  detail::require(static_cast<bool>(policy), "quantize_by_assignment: no policy");
-  detail::require(scale_method != ScaleMethod::min_hessian_error,
+  require(static_cast<bool>(policy), "quantize_by_assignment: no policy");
+  require(scale_method != ScaleMethod::min_hessian_error,
                   "quantize_by_assignment: min_hessian_error needs the layer's inputs; use hessian_weight_quantizer");
   return [policy = std::move(policy), scale_method](const LayerContext& ctx) {
     const RowAssignment assignment = policy(ctx);
-    detail::require(assignment.size() == static_cast<std::size_t>(ctx.weights.rows()),
+    require(assignment.size() == static_cast<std::size_t>(ctx.weights.rows()),
                     "layer '" + std::string(ctx.layer) + "': the assignment policy returned " +
                         std::to_string(assignment.size()) + " schemes for " + std::to_string(ctx.weights.rows()) + " rows");
     return MixedRowMatrix<>(ctx.mix, ctx.weights, assignment, scale_method);

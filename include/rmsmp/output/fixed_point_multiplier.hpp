@@ -23,9 +23,9 @@ struct FixedPointMultiplier {
   /// round(real * 2^shift) < 2^31 (rounding half away from zero). Multipliers too small for
   /// shift 62 become 0. Throws for negative, non-finite or >= 2^31 values.
   static FixedPointMultiplier from_real(double real) {
-    detail::require(std::isfinite(real) && real >= 0.0,
+    require(std::isfinite(real) && real >= 0.0,
                     "requantization multiplier " + std::to_string(real) + " must be finite and non-negative");
-    detail::require(real < 2147483648.0, "requantization multiplier " + std::to_string(real) +
+    require(real < 2147483648.0, "requantization multiplier " + std::to_string(real) +
                                              " is too large (must be < 2^31; is the output scale too small?)");
     if (real == 0.0) return {};
     int exponent = 0;

@@ -20,7 +20,7 @@
 
 #include "rmsmp/error.hpp"
 #include "rmsmp/output/fixed_point_multiplier.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 namespace rmsmp {
 
@@ -33,7 +33,7 @@ struct BiasAdd {
     return static_cast<std::int32_t>(static_cast<std::int64_t>(acc) + bias[static_cast<std::size_t>(row)]);
   }
   void check(int rows) const {
-    detail::require(bias.size() == static_cast<std::size_t>(rows), [&] {
+    require(bias.size() == static_cast<std::size_t>(rows), [&] {
       return "BiasAdd: " + std::to_string(bias.size()) + " biases for " + std::to_string(rows) + " rows";
     });
   }
@@ -52,11 +52,11 @@ struct Requantize {
     return static_cast<std::int32_t>(v < lo ? lo : v > hi ? hi : v);
   }
   void check(int rows) const {
-    detail::require(multipliers.size() == static_cast<std::size_t>(rows), [&] {
+    require(multipliers.size() == static_cast<std::size_t>(rows), [&] {
       return "Requantize: " + std::to_string(multipliers.size()) + " multipliers for " + std::to_string(rows) + " rows";
     });
     for (const auto& m : multipliers)
-      detail::require(m.multiplier >= 0 && m.shift >= 0 && m.shift <= FixedPointMultiplier::max_shift,
+      require(m.multiplier >= 0 && m.shift >= 0 && m.shift <= FixedPointMultiplier::max_shift,
                       "Requantize: multiplier out of range (multiplier in [0, 2^31), shift in [0, 62])");
   }
 };
@@ -68,7 +68,7 @@ struct Clamp {
 
   std::int32_t apply(std::int32_t v, int) const { return v < lo ? lo : v > hi ? hi : v; }
   void check(int) const {
-    detail::require(lo <= hi, [&] { return "Clamp: lo " + std::to_string(lo) + " is above hi " + std::to_string(hi); });
+    require(lo <= hi, [&] { return "Clamp: lo " + std::to_string(lo) + " is above hi " + std::to_string(hi); });
   }
 };
 
@@ -92,7 +92,7 @@ struct ToFloat {
 
   float apply(std::int32_t v, int row) const { return static_cast<float>(v) * scale[static_cast<std::size_t>(row)]; }
   void check(int rows) const {
-    detail::require(scale.size() == static_cast<std::size_t>(rows), [&] {
+    require(scale.size() == static_cast<std::size_t>(rows), [&] {
       return "ToFloat: " + std::to_string(scale.size()) + " scales for " + std::to_string(rows) + " rows";
     });
   }
@@ -203,7 +203,7 @@ OutputPipeline(Stages...) -> OutputPipeline<Stages...>;
 /// multiplier[row] = row_scale[row] * input_scale / output_scale.
 inline Requantize requantize_from_scales(std::span<const float> row_scales, float input_scale, float output_scale,
                                          std::int32_t output_zero_point) {
-  detail::require(std::isfinite(output_scale) && output_scale > 0.0f, "requantize: output scale must be finite and positive");
+  require(std::isfinite(output_scale) && output_scale > 0.0f, "requantize: output scale must be finite and positive");
   Requantize r{{}, output_zero_point};
   r.multipliers.reserve(row_scales.size());
   for (float s : row_scales)
@@ -214,13 +214,13 @@ inline Requantize requantize_from_scales(std::span<const float> row_scales, floa
 /// bias_int[row] = round_half_away(bias[row] / (row_scale[row] * input_scale)); throws when a
 /// bias does not fit in int32 (a row with tiny weights and a large bias).
 inline BiasAdd bias_from_real(std::span<const float> bias, std::span<const float> row_scales, float input_scale) {
-  detail::require(bias.size() == row_scales.size(), "bias: one bias per row is needed");
+  require(bias.size() == row_scales.size(), "bias: one bias per row is needed");
   BiasAdd b;
   b.bias.reserve(bias.size());
   for (std::size_t r = 0; r < bias.size(); ++r) {
-    detail::require(std::isfinite(bias[r]), "bias of row " + std::to_string(r) + " is not finite");
+    require(std::isfinite(bias[r]), "bias of row " + std::to_string(r) + " is not finite");
     const double q = std::round(static_cast<double>(bias[r]) / (static_cast<double>(row_scales[r]) * input_scale));
-    detail::require(std::abs(q) <= 1073741823.0,
+    require(std::abs(q) <= 1073741823.0,
                     "bias of row " + std::to_string(r) + " is " + std::to_string(q) +
                         " accumulator units, beyond the +-2^30 rmsmp allows (row scale too small for this bias?)");
     b.bias.push_back(static_cast<std::int32_t>(q));

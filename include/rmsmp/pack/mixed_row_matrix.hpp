@@ -52,9 +52,9 @@ class RowGroup {
 
   /// Appends a row from unpacked codes (one per byte).
   void append(int original_row, float scale, std::span<const std::uint8_t> codes) {
-    detail::require(codes.size() == columns_, "row group: a row has the wrong number of codes");
+    require(codes.size() == columns_, "row group: a row has the wrong number of codes");
     if (!(std::isnormal(scale) && scale > 0.0f))
-      detail::fail("row group: row " + std::to_string(original_row) + " has scale " + std::to_string(scale) +
+      fail("row group: row " + std::to_string(original_row) + " has scale " + std::to_string(scale) +
                    "; scales must be positive normal floats");
     original_rows_.push_back(original_row);
     scales_.push_back(scale);
@@ -142,14 +142,14 @@ class MixedRowMatrix {
 
   std::size_t group_count() const { return groups_.size(); }
   const RowGroup& group(std::size_t g) const {
-    if (g >= groups_.size()) detail::fail("mixed-row matrix: group " + std::to_string(g) + " does not exist");
+    if (g >= groups_.size()) fail("mixed-row matrix: group " + std::to_string(g) + " does not exist");
     return groups_[g];
   }
   std::span<const RowGroup> groups() const { return groups_; }
 
   RowLocation location(int row) const {
     if (row < 0 || row >= rows())
-      detail::fail("mixed-row matrix: row " + std::to_string(row) + " is outside [0, " + std::to_string(rows()) + ")");
+      fail("mixed-row matrix: row " + std::to_string(row) + " is outside [0, " + std::to_string(rows()) + ")");
     return locations_[static_cast<std::size_t>(row)];
   }
   SchemeId scheme_of_row(int row) const { return groups_[location(row).group].scheme(); }
@@ -159,7 +159,7 @@ class MixedRowMatrix {
   }
   int level(int row, int col) const {
     if (col < 0 || col >= cols())
-      detail::fail("mixed-row matrix: column " + std::to_string(col) + " is outside [0, " + std::to_string(cols()) + ")");
+      fail("mixed-row matrix: column " + std::to_string(col) + " is outside [0, " + std::to_string(cols()) + ")");
     const RowLocation l = location(row);
     return groups_[l.group].level(l.index, static_cast<std::size_t>(col));
   }
@@ -230,7 +230,7 @@ class MixedRowMatrix {
 
   MixedRowMatrix(const std::vector<SchemeId>& group_schemes, const Eigen::Ref<const Eigen::MatrixXf>& weights,
                  const RowAssignment& assignment, ScaleMethod method) {
-    detail::require(weights.rows() == static_cast<Eigen::Index>(assignment.size()),
+    require(weights.rows() == static_cast<Eigen::Index>(assignment.size()),
                     "mixed-row matrix: the weights have " + std::to_string(weights.rows()) +
                         " rows but the assignment names " + std::to_string(assignment.size()));
     init(group_schemes, static_cast<std::size_t>(weights.cols()), assignment);
@@ -247,7 +247,7 @@ class MixedRowMatrix {
   template <class Codes>
   static MixedRowMatrix from_codes(const std::vector<SchemeId>& group_schemes, const RowAssignment& assignment,
                                    const std::vector<float>& scales, const Eigen::MatrixBase<Codes>& codes) {
-    detail::require(scales.size() == assignment.size() && codes.rows() == static_cast<Eigen::Index>(assignment.size()),
+    require(scales.size() == assignment.size() && codes.rows() == static_cast<Eigen::Index>(assignment.size()),
                     "mixed-row matrix: assignment, scales and codes disagree on the number of rows");
     MixedRowMatrix m;
     m.init(group_schemes, static_cast<std::size_t>(codes.cols()), assignment);
@@ -272,7 +272,7 @@ class MixedRowMatrix {
   static std::vector<SchemeId> schemes_present_in(const RowAssignment& assignment) {
     for (std::size_t r = 0; r < assignment.size(); ++r)
       if (!is_supported(assignment[r]))
-        detail::fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
+        fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
                      ", which rmsmp does not support (Fixed-2..8, PoT-2..4, SP2-3..5)");
     std::vector<SchemeId> schemes;
     for (SchemeId id : all_schemes)
@@ -281,7 +281,7 @@ class MixedRowMatrix {
   }
 
   void init(const std::vector<SchemeId>& schemes, std::size_t columns, const RowAssignment& assignment) {
-    detail::require(columns > 0, "mixed-row matrix: K (the number of columns) must be at least 1");
+    require(columns > 0, "mixed-row matrix: K (the number of columns) must be at least 1");
     columns_ = columns;
     groups_.clear();
     for (SchemeId s : schemes) groups_.emplace_back(s, columns);
@@ -290,7 +290,7 @@ class MixedRowMatrix {
     for (std::size_t r = 0; r < assignment.size(); ++r) {
       const auto it = std::find(schemes.begin(), schemes.end(), assignment[r]);
       if (it == schemes.end())
-        detail::fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
+        fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
                      ", which is not in the mix");
       const auto g = static_cast<std::size_t>(it - schemes.begin());
       locations_[r] = {g, next[g]++};

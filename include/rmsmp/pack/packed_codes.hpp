@@ -42,11 +42,11 @@ constexpr std::uint8_t unpack_code(int bits, const std::uint8_t* row, std::size_
 
 /// Packs one row of codes (one per byte on input, each < 2^bits).
 inline void pack_row(int bits, std::span<const std::uint8_t> codes, std::span<std::uint8_t> packed) {
-  detail::require(packed.size() == row_bytes(bits, codes.size()), "pack_row: output has the wrong size");
+  require(packed.size() == row_bytes(bits, codes.size()), "pack_row: output has the wrong size");
   const unsigned limit = 1u << bits;
   for (std::size_t k = 0; k < codes.size(); ++k)
     if (codes[k] >= limit)
-      detail::fail("pack_row: code " + std::to_string(codes[k]) + " at column " + std::to_string(k) +
+      fail("pack_row: code " + std::to_string(codes[k]) + " at column " + std::to_string(k) +
                    " does not fit in " + std::to_string(bits) + " bits");
   if (codes_per_byte(bits) == 1) {
     std::copy(codes.begin(), codes.end(), packed.begin());

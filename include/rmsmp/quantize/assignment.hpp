@@ -17,17 +17,6 @@ namespace rmsmp {
 /// The scheme of every row, in the layer's original row order.
 using RowAssignment = std::vector<SchemeId>;
 
-namespace detail {
-
-inline std::string mix_description(const DynamicRowMix& mix) {
-  std::string text;
-  for (const auto& e : mix.entries())
-    text += (text.empty() ? "" : ", ") + display_name(e.scheme) + " " + std::to_string(e.percent) + "%";
-  return text;
-}
-
-}  // namespace detail
-
 /// Throws unless `assignment` gives every scheme of `mix` exactly its row count and uses no
 /// other scheme.
 inline void check_assignment(const RowAssignment& assignment, const DynamicRowMix& mix) {
@@ -37,14 +26,14 @@ inline void check_assignment(const RowAssignment& assignment, const DynamicRowMi
   for (std::size_t r = 0; r < assignment.size(); ++r) {
     const std::size_t i = mix.index_of(assignment[r]);
     if (i >= mix.scheme_count())
-      detail::fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
-                   ", which the mix (" + detail::mix_description(mix) + ") does not contain");
+      fail("row assignment: row " + std::to_string(r) + " uses " + display_name(assignment[r]) +
+                   ", which the mix (" + display_name(mix) + ") does not contain");
     ++got[i];
   }
   for (std::size_t i = 0; i < mix.scheme_count(); ++i)
-    detail::require(got[i] == wanted[i], "row assignment: " + std::to_string(got[i]) + " of " +
+    require(got[i] == wanted[i], "row assignment: " + std::to_string(got[i]) + " of " +
                                              std::to_string(rows) + " rows use " + display_name(mix.scheme(i)) +
-                                             ", but the mix (" + detail::mix_description(mix) + ") needs exactly " +
+                                             ", but the mix (" + display_name(mix) + ") needs exactly " +
                                              std::to_string(wanted[i]));
 }
 

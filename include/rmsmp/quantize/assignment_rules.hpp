@@ -83,12 +83,12 @@ inline double normalized_variance(const Eigen::Ref<const Eigen::VectorXf>& row) 
 inline RowAssignment assign_rows(AssignmentRule rule, const DynamicRowMix& mix, const Eigen::Ref<const Eigen::MatrixXd>& costs,
                                  const Eigen::Ref<const Eigen::MatrixXf>& weights) {
   const std::size_t n = mix.scheme_count();
-  detail::require(costs.cols() == static_cast<Eigen::Index>(n),
+  require(costs.cols() == static_cast<Eigen::Index>(n),
                   "assign_rows: the cost matrix has " + std::to_string(costs.cols()) + " columns but the mix has " +
                       std::to_string(n) + " schemes");
-  detail::require(costs.rows() == weights.rows(), "assign_rows: the cost matrix has " + std::to_string(costs.rows()) +
+  require(costs.rows() == weights.rows(), "assign_rows: the cost matrix has " + std::to_string(costs.rows()) +
                                                       " rows but the weights have " + std::to_string(weights.rows()));
-  detail::require(costs.allFinite(), "assign_rows: every cost must be finite");
+  require(costs.allFinite(), "assign_rows: every cost must be finite");
   const int rows = static_cast<int>(costs.rows());
   const std::vector<int> counts = mix.row_counts(rows);
 
@@ -99,7 +99,7 @@ inline RowAssignment assign_rows(AssignmentRule rule, const DynamicRowMix& mix, 
     return assignment;
   }
 
-  detail::require(weights.allFinite(), "assign_rows: the weights must be finite");
+  require(weights.allFinite(), "assign_rows: the weights must be finite");
   std::vector<int> order(static_cast<std::size_t>(rows));
   std::iota(order.begin(), order.end(), 0);
   std::size_t first_free = 0;  // rows order[first_free..] are not assigned yet

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 namespace rmsmp {
 
@@ -80,16 +80,16 @@ inline double squared_quantization_error(std::span<const float> sorted, const st
 inline ActivationParams calibrate_activations(std::span<const float> values, int bits,
                                               const CalibrationOptions& options = {}) {
   check_activation_bits<std::uint8_t>(bits);
-  detail::require(!values.empty(), "calibration: no values to calibrate on");
+  require(!values.empty(), "calibration: no values to calibrate on");
   for (std::size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(values[i])) detail::fail("calibration: value " + std::to_string(i) + " is not finite");
+    if (!std::isfinite(values[i])) fail("calibration: value " + std::to_string(i) + " is not finite");
   switch (options.method) {
     case CalibrationMethod::max: {
       const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
       return activation_params_for_range<std::uint8_t>(*lo, *hi, bits);
     }
     case CalibrationMethod::percentile: {
-      detail::require(options.percentile > 50.0 && options.percentile <= 100.0,
+      require(options.percentile > 50.0 && options.percentile <= 100.0,
                       "calibration: percentile " + std::to_string(options.percentile) + " must be in (50, 100]");
       std::vector<float> sorted(values.begin(), values.end());
       std::sort(sorted.begin(), sorted.end());
@@ -98,7 +98,7 @@ inline ActivationParams calibrate_activations(std::span<const float> values, int
                                                        static_cast<float>(detail::sorted_quantile(sorted, q)), bits);
     }
     case CalibrationMethod::min_squared_error: {
-      detail::require(options.grid >= 1 && options.grid <= 100000,
+      require(options.grid >= 1 && options.grid <= 100000,
                       "calibration: grid " + std::to_string(options.grid) + " must be in [1, 100000]");
       std::vector<float> sorted(values.begin(), values.end());
       std::sort(sorted.begin(), sorted.end());
@@ -123,7 +123,7 @@ inline ActivationParams calibrate_activations(std::span<const float> values, int
       return best;
     }
   }
-  detail::fail("calibration: unknown method");
+  fail("calibration: unknown method");
 }
 
 inline const char* calibration_method_name(CalibrationMethod m) {

@@ -86,19 +86,19 @@ inline Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic> compensated_c
     const Eigen::Ref<const Eigen::MatrixXf>& weights, const Eigen::Ref<const Eigen::MatrixXd>& hessian,
     const RowAssignment& assignment, std::span<const float> scales, const CompensationOptions& options = {}) {
   const Eigen::Index rows = weights.rows(), depth = weights.cols();
-  detail::require(depth >= 1, "compensated_codes: the weights have no columns");
-  detail::require(hessian.rows() == depth && hessian.cols() == depth,
+  require(depth >= 1, "compensated_codes: the weights have no columns");
+  require(hessian.rows() == depth && hessian.cols() == depth,
                   "compensated_codes: the Hessian is " + std::to_string(hessian.rows()) + " x " +
                       std::to_string(hessian.cols()) + " but the weights have K = " + std::to_string(depth));
-  detail::require(static_cast<Eigen::Index>(assignment.size()) == rows && static_cast<Eigen::Index>(scales.size()) == rows,
+  require(static_cast<Eigen::Index>(assignment.size()) == rows && static_cast<Eigen::Index>(scales.size()) == rows,
                   "compensated_codes: assignment, scales and weights disagree on the number of rows");
-  detail::require(std::isfinite(options.damping) && options.damping >= 0.0,
+  require(std::isfinite(options.damping) && options.damping >= 0.0,
                   "compensated_codes: damping must be finite and non-negative");
-  detail::require(options.block_size >= 1, "compensated_codes: block_size must be at least 1");
-  detail::require(hessian.allFinite(), "compensated_codes: the Hessian contains NaN or infinity");
+  require(options.block_size >= 1, "compensated_codes: block_size must be at least 1");
+  require(hessian.allFinite(), "compensated_codes: the Hessian contains NaN or infinity");
   for (Eigen::Index k = 0; k < depth; ++k)
-    if (!(hessian(k, k) >= 0.0)) detail::fail("compensated_codes: the Hessian has a negative diagonal entry at " + std::to_string(k));
-  if (!weights.allFinite()) detail::fail("compensated_codes: the weights contain NaN or infinity");
+    if (!(hessian(k, k) >= 0.0)) fail("compensated_codes: the Hessian has a negative diagonal entry at " + std::to_string(k));
+  if (!weights.allFinite()) fail("compensated_codes: the weights contain NaN or infinity");
 
   // One rounding table per scheme; each row points at its own.
   std::vector<SchemeId> schemes;
@@ -107,10 +107,10 @@ inline Eigen::Matrix<std::uint8_t, Eigen::Dynamic, Eigen::Dynamic> compensated_c
   std::vector<std::size_t> table_of_row(static_cast<std::size_t>(rows));
   for (Eigen::Index r = 0; r < rows; ++r) {
     const SchemeId id = assignment[static_cast<std::size_t>(r)];
-    detail::require(is_supported(id), "compensated_codes: row " + std::to_string(r) + " uses unsupported scheme " + display_name(id));
+    require(is_supported(id), "compensated_codes: row " + std::to_string(r) + " uses unsupported scheme " + display_name(id));
     const float s = scales[static_cast<std::size_t>(r)];
     if (!(std::isnormal(s) && s > 0.0f))
-      detail::fail("compensated_codes: row " + std::to_string(r) + " has scale " + std::to_string(s) +
+      fail("compensated_codes: row " + std::to_string(r) + " has scale " + std::to_string(s) +
                    "; scales must be positive normal floats");
     auto it = std::find(schemes.begin(), schemes.end(), id);
     if (it == schemes.end()) {

@@ -42,7 +42,7 @@ class LayerHessian {
 
   /// An empty accumulator for inputs of `depth` (K) values.
   explicit LayerHessian(int depth) {
-    detail::require(depth >= 1, "LayerHessian: the input depth K must be at least 1, got " + std::to_string(depth));
+    require(depth >= 1, "LayerHessian: the input depth K must be at least 1, got " + std::to_string(depth));
     sum_ = Eigen::MatrixXd::Zero(depth, depth);
     diagonal_sum_ = Eigen::VectorXd::Zero(depth);
   }
@@ -52,7 +52,7 @@ class LayerHessian {
 
   /// Adds the columns of `x` (K x S: one sample per column; for a convolution, im2col columns).
   void add_samples(const Eigen::Ref<const Eigen::MatrixXf>& x) {
-    detail::require(x.rows() == sum_.rows(), "LayerHessian: samples have " + std::to_string(x.rows()) +
+    require(x.rows() == sum_.rows(), "LayerHessian: samples have " + std::to_string(x.rows()) +
                                                  " rows but the layer's input depth K is " +
                                                  std::to_string(sum_.rows()));
     detail::require_finite_samples(x, "LayerHessian");
@@ -69,7 +69,7 @@ class LayerHessian {
 
   /// H = sum x x^T / S (symmetric, double). Throws before any sample was added.
   Eigen::MatrixXd matrix() const {
-    detail::require(samples_ > 0, "LayerHessian: no calibration samples were added");
+    require(samples_ > 0, "LayerHessian: no calibration samples were added");
     Eigen::MatrixXd h = sum_.selfadjointView<Eigen::Lower>();
     h /= static_cast<double>(samples_);
     return h;
@@ -79,7 +79,7 @@ class LayerHessian {
   /// does not depend on how the samples were split into batches (matrix()'s diagonal does,
   /// in its last bits, through the float chunk products).
   Eigen::VectorXd diagonal() const {
-    detail::require(samples_ > 0, "LayerHessian: no calibration samples were added");
+    require(samples_ > 0, "LayerHessian: no calibration samples were added");
     return diagonal_sum_ / static_cast<double>(samples_);
   }
 

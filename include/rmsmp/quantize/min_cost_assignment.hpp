@@ -31,17 +31,17 @@ namespace rmsmp {
 inline std::vector<int> min_cost_assignment(const Eigen::Ref<const Eigen::MatrixXd>& costs, std::span<const int> counts) {
   const Eigen::Index rows = costs.rows();
   const int n = static_cast<int>(costs.cols());
-  detail::require(static_cast<Eigen::Index>(counts.size()) == costs.cols(),
+  require(static_cast<Eigen::Index>(counts.size()) == costs.cols(),
                   "min_cost_assignment: " + std::to_string(counts.size()) + " row counts for " + std::to_string(n) +
                       " cost columns");
   long long total = 0;
   for (std::size_t j = 0; j < counts.size(); ++j) {
-    detail::require(counts[j] >= 0, "min_cost_assignment: row count " + std::to_string(j) + " is negative");
+    require(counts[j] >= 0, "min_cost_assignment: row count " + std::to_string(j) + " is negative");
     total += counts[j];
   }
-  detail::require(total == rows, "min_cost_assignment: the row counts add up to " + std::to_string(total) + ", not to the " +
+  require(total == rows, "min_cost_assignment: the row counts add up to " + std::to_string(total) + ", not to the " +
                                      std::to_string(rows) + " rows");
-  detail::require(costs.allFinite(), "min_cost_assignment: every cost must be finite");
+  require(costs.allFinite(), "min_cost_assignment: every cost must be finite");
   if (rows == 0) return {};
 
   using Entry = std::pair<double, int>;  // (move cost, row)
@@ -101,7 +101,7 @@ inline std::vector<int> min_cost_assignment(const Eigen::Ref<const Eigen::Matrix
     std::vector<std::pair<int, int>> chain;  // (row, new scheme)
     int k = target;
     for (int steps = 0; from[static_cast<std::size_t>(k)] >= 0; ++steps) {
-      if (steps >= n) detail::fail("min_cost_assignment: internal error (cycle in the shortest-path tree)");
+      if (steps >= n) fail("min_cost_assignment: internal error (cycle in the shortest-path tree)");
       const int j = from[static_cast<std::size_t>(k)];
       chain.emplace_back(mover[static_cast<std::size_t>(j * n + k)], k);
       k = j;

@@ -156,7 +156,7 @@ inline float choose_finite_row_scale(const CodeBook& book, const RoundingTable& 
                                      ScaleMethod method) {
   if (method == ScaleMethod::min_hessian_error)
     fail("ScaleMethod::min_hessian_error needs the layer's Hessian: use quantize_layer "
-         "(rmsmp/quantize/layer_quantizer.hpp) or choose_row_scale_weighted");
+         "(rmsmp/model/layer_quantizer.hpp) or choose_row_scale_weighted");
   double max_abs = 0.0;
   for (float w : weights) max_abs = std::max(max_abs, static_cast<double>(std::fabs(w)));
   const float max_abs_scale = scale_for_clip(max_abs, book.max_level);
@@ -192,8 +192,8 @@ inline float quantize_finite_row(const CodeBook& book, std::span<const float> we
 /// Writes the code of every weight for a given row scale (the rounding rule above).
 inline void encode_row(const CodeBook& book, std::span<const float> weights, float scale,
                        std::span<std::uint8_t> codes) {
-  detail::require(codes.size() == weights.size(), "encode_row: codes and weights differ in length");
-  detail::require(std::isfinite(scale) && scale > 0.0f, "encode_row: scale must be finite and positive");
+  require(codes.size() == weights.size(), "encode_row: codes and weights differ in length");
+  require(std::isfinite(scale) && scale > 0.0f, "encode_row: scale must be finite and positive");
   detail::require_finite_row(weights, "encode_row");
   detail::encode_finite_row(detail::RoundingTable(book), weights, scale, codes);
 }

@@ -185,7 +185,7 @@ inline void require_column_weights(std::span<const double> column_weights, std::
 /// With all column weights 1 it ranks candidates like ScaleMethod::min_squared_error.
 inline float choose_row_scale_weighted(const CodeBook& book, std::span<const float> weights,
                                        std::span<const double> column_weights) {
-  detail::require(is_supported(book.id), "choose_row_scale_weighted: unsupported scheme " + display_name(book.id));
+  require(is_supported(book.id), "choose_row_scale_weighted: unsupported scheme " + display_name(book.id));
   detail::require_finite_row(weights, "choose_row_scale_weighted");
   detail::require_column_weights(column_weights, weights.size(), "choose_row_scale_weighted");
   detail::SortedRow row;

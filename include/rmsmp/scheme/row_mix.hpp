@@ -6,9 +6,13 @@
 // same rule (row_counts_for_shares below, documented in docs/integer-contract.md).
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -114,21 +118,21 @@ class DynamicRowMix {
   };
 
   explicit DynamicRowMix(std::vector<Entry> entries) : entries_(std::move(entries)) {
-    detail::require(!entries_.empty(), "row mix: list at least one scheme");
+    require(!entries_.empty(), "row mix: list at least one scheme");
     int total = 0;
     for (std::size_t i = 0; i < entries_.size(); ++i) {
       const Entry& e = entries_[i];
-      detail::require(is_supported(e.scheme), "row mix: unsupported scheme " + display_name(e.scheme) +
+      require(is_supported(e.scheme), "row mix: unsupported scheme " + display_name(e.scheme) +
                                                   " (supported: Fixed-2..8, PoT-2..4, SP2-3..5)");
-      detail::require(e.percent >= 1 && e.percent <= 100,
+      require(e.percent >= 1 && e.percent <= 100,
                       "row mix: share of " + display_name(e.scheme) + " is " + std::to_string(e.percent) +
                           "%, must be 1..100");
       for (std::size_t j = 0; j < i; ++j)
-        detail::require(!(entries_[j].scheme == e.scheme),
+        require(!(entries_[j].scheme == e.scheme),
                         "row mix: " + display_name(e.scheme) + " is listed twice");
       total += e.percent;
     }
-    detail::require(total == 100, "row mix: shares add up to " + std::to_string(total) + "%, not 100%");
+    require(total == 100, "row mix: shares add up to " + std::to_string(total) + "%, not 100%");
   }
 
   /// The dynamic twin of a static mix.
@@ -146,7 +150,7 @@ class DynamicRowMix {
   const std::vector<Entry>& entries() const { return entries_; }
 
   std::vector<int> row_counts(int rows) const {
-    detail::require(rows >= 0, "row mix: negative row count");
+    require(rows >= 0, "row mix: negative row count");
     std::vector<int> percents(entries_.size());
     for (std::size_t i = 0; i < entries_.size(); ++i) percents[i] = entries_[i].percent;
     std::vector<int> counts(entries_.size());
@@ -163,6 +167,54 @@ class DynamicRowMix {
  private:
   std::vector<Entry> entries_;
 };
+
+/// The mix in the text form parse_row_mix reads, e.g. "pot4:60,fixed4:35,fixed8:5": what
+/// command lines, file headers and logs carry.
+inline std::string to_string(const DynamicRowMix& mix) {
+  std::string text;
+  for (const auto& e : mix.entries()) text += (text.empty() ? "" : ",") + token(e.scheme) + ":" + std::to_string(e.percent);
+  return text;
+}
+
+/// The mix for people, e.g. "PoT-4 60%, Fixed-4 35%, Fixed-8 5%".
+inline std::string display_name(const DynamicRowMix& mix) {
+  std::string text;
+  for (const auto& e : mix.entries())
+    text += (text.empty() ? "" : ", ") + display_name(e.scheme) + " " + std::to_string(e.percent) + "%";
+  return text;
+}
+
+/// Reads "<scheme>:<percent>,<scheme>:<percent>,..." (schemes as token() spells them, whole
+/// percents adding up to 100), the inverse of to_string. Throws rmsmp::Error naming the part
+/// of `text` that is wrong.
+inline DynamicRowMix parse_row_mix(std::string_view text) {
+  const auto fail_on = [&](std::string_view item, const std::string& why) -> DynamicRowMix {
+    fail("row mix '" + std::string(text) + "': '" + std::string(item) + "' " + why);
+  };
+  std::vector<DynamicRowMix::Entry> entries;
+  if (text.empty()) fail("row mix: empty text (expected e.g. pot4:60,fixed4:35,fixed8:5)");
+  for (std::size_t begin = 0; begin <= text.size();) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string_view item = text.substr(begin, end - begin);
+    const std::size_t colon = item.find(':');
+    if (colon == std::string_view::npos) return fail_on(item, "is not <scheme>:<percent>");
+    const std::optional<SchemeId> scheme = parse_scheme(item.substr(0, colon));
+    if (!scheme) {
+      std::string known;
+      for (SchemeId id : all_schemes) known += (known.empty() ? "" : ", ") + token(id);
+      fail("row mix '" + std::string(text) + "': unknown scheme '" + std::string(item.substr(0, colon)) +
+           "' (known: " + known + ")");
+    }
+    const std::string_view digits = item.substr(colon + 1);
+    int percent = 0;
+    const auto [last, error] = std::from_chars(digits.data(), digits.data() + digits.size(), percent);
+    if (digits.empty() || error != std::errc() || last != digits.data() + digits.size())
+      return fail_on(item, "has no whole-number percent after the colon");
+    entries.push_back({*scheme, percent});
+    begin = end + 1;
+  }
+  return DynamicRowMix(std::move(entries));
+}
 
 /// The paper's XC7Z020 mix: 60% PoT-4, 35% Fixed-4, 5% Fixed-8.
 using Mix60_35_5 = RowMix<Share<PoT<4>, 60>, Share<Fixed<4>, 35>, Share<Fixed<8>, 5>>;

@@ -32,7 +32,7 @@
 
 #include "rmsmp/error.hpp"
 #include "rmsmp/kernel/contract.hpp"
-#include "rmsmp/kernel/cpu/arch.hpp"
+#include "rmsmp/core/cpu_arch.hpp"
 #include "rmsmp/kernel/cpu/detail/avx2.hpp"
 #include "rmsmp/kernel/cpu/detail/avx512_emulated.hpp"
 #include "rmsmp/kernel/cpu/detail/avx512_vnni.hpp"
@@ -40,7 +40,7 @@
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 #include "rmsmp/kernel/cpu/thread_pool.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 namespace rmsmp::cpu {
 
@@ -566,17 +566,17 @@ void run_gemm(Kernel kernel, const PackedWeights& w, const ActivationView<T>& x,
   // Cheap shape and parameter checks: enough for memory safety even if the caller skipped
   // check_gemm_arguments (which the backend always runs first). All on the calling thread,
   // before any work is handed out.
-  rmsmp::detail::require(w.layout() == layout_for(kernel), [&] {
+  rmsmp::require(w.layout() == layout_for(kernel), [&] {
     return "cpu gemm: the weights are packed in the " + std::string(layout_name(w.layout())) +
            " layout but this kernel reads the " + std::string(layout_name(layout_for(kernel))) +
            " layout (pack them with PackedWeights(matrix, cpu::layout_for(arch)), or use "
            "CpuBackend::prepare)";
   });
-  rmsmp::detail::require(x.rows == w.cols(), [&] {
+  rmsmp::require(x.rows == w.cols(), [&] {
     return "cpu gemm: the activations have K = " + std::to_string(x.rows) +
            " rows but the packed weights have K = " + std::to_string(w.cols());
   });
-  rmsmp::detail::require(y.rows == w.rows() && y.cols == x.cols, [&] {
+  rmsmp::require(y.rows == w.rows() && y.cols == x.cols, [&] {
     return "cpu gemm: the output is " + std::to_string(y.rows) + " x " + std::to_string(y.cols) + ", expected " +
            std::to_string(w.rows()) + " x " + std::to_string(x.cols);
   });

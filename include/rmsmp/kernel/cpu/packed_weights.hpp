@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/kernel/cpu/arch.hpp"
+#include "rmsmp/core/cpu_arch.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/scheme/scheme.hpp"
 

@@ -52,7 +52,7 @@ inline bool& inside_pool_job() {
 class ThreadPool {
  public:
   explicit ThreadPool(int size) {
-    rmsmp::detail::require(size >= 1, "cpu backend: the thread count must be at least 1, not " + std::to_string(size));
+    rmsmp::require(size >= 1, "cpu backend: the thread count must be at least 1, not " + std::to_string(size));
     workers_.reserve(static_cast<std::size_t>(size - 1));
     try {
       for (int i = 1; i < size; ++i) workers_.emplace_back([this, i] { work(i); });

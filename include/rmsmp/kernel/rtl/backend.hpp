@@ -37,7 +37,7 @@
 #include "rmsmp/kernel/rtl/engine.hpp"
 #include "rmsmp/output/pipeline.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 namespace rmsmp::rtl {
 
@@ -160,8 +160,8 @@ class RtlBackend {
   /// Takes a simulator of an engine built with exactly Params (checked).
   explicit RtlBackend(std::unique_ptr<Simulator> simulator, Traffic traffic = {})
       : simulator_(std::move(simulator)), traffic_(traffic) {
-    rmsmp::detail::require(simulator_ != nullptr, "rtl backend: no simulator");
-    rmsmp::detail::require(simulator_->params() == Params, "rtl backend: the simulator was built as " +
+    rmsmp::require(simulator_ != nullptr, "rtl backend: no simulator");
+    rmsmp::require(simulator_->params() == Params, "rtl backend: the simulator was built as " +
                                                                describe(simulator_->params()) + ", the backend expects " +
                                                                describe(Params));
   }
@@ -226,7 +226,7 @@ class RtlBackend {
 
   template <class Mix, ActivationValue T>
   static void check_engine_runs(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x) {
-    using rmsmp::detail::require;
+    using rmsmp::require;
     require(x.params.bits == Params.act_bits, "rtl backend: the engine takes " + std::to_string(Params.act_bits) +
                                                   "-bit activations, these are " + std::to_string(x.params.bits) + "-bit");
     for (const RowGroup& g : weights.groups())
@@ -239,7 +239,7 @@ class RtlBackend {
   /// pass; this guards the hardware against a chunking mistake).
   template <class Mix, ActivationValue T>
   static void check_chunk_fits(const MixedRowMatrix<Mix>& weights, const ActivationParams& activation_params, int depth) {
-    using rmsmp::detail::require;
+    using rmsmp::require;
     require(depth >= 1 && beats_for(depth) <= Params.act_depth && passes_per_run(depth) >= 1,
             "rtl backend: a K chunk of " + std::to_string(depth) + " does not fit the engine (" + describe(Params) + ")");
     for (const RowGroup& g : weights.groups()) {
@@ -271,7 +271,7 @@ class RtlBackend {
     std::mt19937_64 random(traffic_.seed);
     simulator_->reset();
     const int max_depth = max_chunk_depth(weights, x);
-    rmsmp::detail::require(max_depth >= 1, "rtl backend: one column could overflow the engine's " +
+    rmsmp::require(max_depth >= 1, "rtl backend: one column could overflow the engine's " +
                                                std::to_string(Params.acc_bits) + "-bit accumulators");
     if (K >= 1 && K <= max_depth) {
       // One chunk: the engine runs the output pipeline; only ToFloat is left to the host.
@@ -299,7 +299,7 @@ class RtlBackend {
       for (int n = 0; n < x.cols; ++n)
         for (int row = 0; row < M; ++row) {
           const std::int64_t acc = sums[static_cast<std::size_t>(n) * static_cast<std::size_t>(M) + static_cast<std::size_t>(row)];
-          rmsmp::detail::require(acc >= -accumulator_max && acc <= accumulator_max,
+          rmsmp::require(acc >= -accumulator_max && acc <= accumulator_max,
                                  "rtl backend: the chunks of row " + std::to_string(row) + " add up beyond int32");
           y(row, n) = pipeline.apply(static_cast<std::int32_t>(acc), row);
         }
@@ -455,7 +455,7 @@ class RtlBackend {
 
     // Weights and parameters use separate ports, so they are written side by side.
     const std::size_t cycles = std::max(weight_writes.size(), param_writes.size());
-    rmsmp::detail::require(simulator_->cycle(PortInputs{}).idle, "rtl backend: the engine is busy before a weight load");
+    rmsmp::require(simulator_->cycle(PortInputs{}).idle, "rtl backend: the engine is busy before a weight load");
     ++stats.load_cycles;
     for (std::size_t i = 0; i < cycles; ++i) {
       PortInputs in = i < weight_writes.size() ? weight_writes[i] : PortInputs{};
@@ -519,7 +519,7 @@ class RtlBackend {
         ++in_column;
       }
       if (out.out_valid && in.out_ready) {
-        rmsmp::detail::require(out.out_index == out_result && out.out_last == (out_result + 1 == results),
+        rmsmp::require(out.out_index == out_result && out.out_last == (out_result + 1 == results),
                                "rtl backend: the engine sent result " + std::to_string(out.out_index) +
                                    (out.out_last ? " (last)" : "") + " of column " + std::to_string(out_column) +
                                    ", expected " + std::to_string(out_result));
@@ -529,8 +529,8 @@ class RtlBackend {
           ++out_column;
         }
       }
-      rmsmp::detail::require(!out.error_tlast, "rtl backend: the engine saw tlast on the wrong beat");
-      rmsmp::detail::require(cycles <= limit_base + stalls, "rtl backend: the engine stopped making progress");
+      rmsmp::require(!out.error_tlast, "rtl backend: the engine saw tlast on the wrong beat");
+      rmsmp::require(cycles <= limit_base + stalls, "rtl backend: the engine stopped making progress");
     }
     stats.cycles += cycles;
     stats.stall_cycles += stalls;

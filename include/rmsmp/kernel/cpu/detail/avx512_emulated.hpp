@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "rmsmp/kernel/cpu/arch.hpp"
+#include "rmsmp/core/cpu_arch.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 
 namespace rmsmp::cpu::detail::avx512_vnni_emulated_impl {

@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "rmsmp/kernel/cpu/arch.hpp"
-#include "rmsmp/kernel/cpu/detail/target_region.hpp"
+#include "rmsmp/core/cpu_arch.hpp"
+#include "rmsmp/detail/target_region.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 
 #if RMSMP_CPU_X86_KERNELS

@@ -1,4 +1,4 @@
-// rmsmp/layers/tensor.hpp — the activations that flow between layers: a batch of [C, H, W]
+// rmsmp/core/tensor.hpp — the activations that flow between layers: a batch of [C, H, W]
 // tensors, float or quantized.
 //
 // Inside the runtime a batch is stored channels-last (N, H, W, C): a GEMM's M x P output,
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "rmsmp/error.hpp"
-#include "rmsmp/quantize/activations.hpp"
+#include "rmsmp/core/activations.hpp"
 
 namespace rmsmp {
 
@@ -73,7 +73,7 @@ struct QuantizedTensor {
 
 /// Samples given as matrix columns in PyTorch's (C, H, W) order -> a channels-last batch.
 inline Tensor<float> from_chw_columns(const Eigen::Ref<const Eigen::MatrixXf>& columns, TensorShape shape) {
-  detail::require(static_cast<std::size_t>(columns.rows()) == shape.size(),
+  require(static_cast<std::size_t>(columns.rows()) == shape.size(),
                   "input: a sample has " + std::to_string(columns.rows()) + " values but the shape " + shape.str() +
                       " needs " + std::to_string(shape.size()));
   Tensor<float> t(shape, static_cast<int>(columns.cols()));

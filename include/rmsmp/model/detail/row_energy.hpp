@@ -1,4 +1,4 @@
-// rmsmp/quantize/detail/row_energy.hpp — the output energy ||d_i X||^2 of rows of an error
+// rmsmp/model/detail/row_energy.hpp — the output energy ||d_i X||^2 of rows of an error
 // matrix D (rows of K values) over calibration samples X (K x S).
 //
 // quantize_layer needs it for every row and candidate scheme: three M x K x S products, the
@@ -20,8 +20,8 @@
 
 #include "rmsmp/detail/row_major.hpp"
 #include "rmsmp/error.hpp"
-#include "rmsmp/kernel/cpu/arch.hpp"
-#include "rmsmp/kernel/cpu/detail/target_region.hpp"
+#include "rmsmp/core/cpu_arch.hpp"
+#include "rmsmp/detail/target_region.hpp"
 
 namespace rmsmp::detail {
 

@@ -1,4 +1,4 @@
-// rmsmp/quantize/activations.hpp — quantized activations: per-tensor scale and zero point.
+// rmsmp/core/activations.hpp — quantized activations: per-tensor scale and zero point.
 //
 // real = scale * (q - zero_point). Activations are int8, uint8, or 4-bit stored as uint8 in
 // [0, 15]. A layer's input is K x N: N columns (samples) of K values, each column contiguous.
@@ -41,7 +41,7 @@ constexpr int activation_max(int bits) {
 template <ActivationValue T>
 void check_activation_bits(int bits) {
   const bool bits_ok = bits == 8 || (bits == 4 && std::same_as<T, std::uint8_t>);
-  detail::require(bits_ok, [&] {
+  require(bits_ok, [&] {
     return "activations: " + std::to_string(bits) + "-bit " + (std::is_signed_v<T> ? "int8" : "uint8") +
            " activations are not supported (int8: 8 bits; uint8: 8 or 4 bits)";
   });
@@ -52,8 +52,8 @@ void check_activation_bits(int bits) {
 template <ActivationValue T>
 void check_activation_params(const ActivationParams& p) {
   check_activation_bits<T>(p.bits);
-  detail::require(std::isfinite(p.scale) && p.scale > 0.0f, "activations: scale must be finite and positive");
-  detail::require(p.zero_point >= activation_min<T>(p.bits) && p.zero_point <= activation_max<T>(p.bits), [&] {
+  require(std::isfinite(p.scale) && p.scale > 0.0f, "activations: scale must be finite and positive");
+  require(p.zero_point >= activation_min<T>(p.bits) && p.zero_point <= activation_max<T>(p.bits), [&] {
     return "activations: zero point " + std::to_string(p.zero_point) + " is outside [" +
            std::to_string(activation_min<T>(p.bits)) + ", " + std::to_string(activation_max<T>(p.bits)) + "]";
   });
@@ -95,9 +95,9 @@ struct Activations {
 template <ActivationValue T>
 void check_activations(const ActivationView<T>& view) {
   check_activation_params<T>(view.params);
-  detail::require(view.rows >= 0 && view.cols >= 0, "activations: negative shape");
-  detail::require(view.cols == 0 || view.rows == 0 || view.data != nullptr, "activations: null data");
-  detail::require(view.column_stride >= view.rows, "activations: column stride is smaller than K");
+  require(view.rows >= 0 && view.cols >= 0, "activations: negative shape");
+  require(view.cols == 0 || view.rows == 0 || view.data != nullptr, "activations: null data");
+  require(view.column_stride >= view.rows, "activations: column stride is smaller than K");
   const int lo = activation_min<T>(view.params.bits);
   const int hi = activation_max<T>(view.params.bits);
   if (lo == std::numeric_limits<T>::min() && hi == std::numeric_limits<T>::max()) return;
@@ -105,7 +105,7 @@ void check_activations(const ActivationView<T>& view) {
     for (int k = 0; k < view.rows; ++k) {
       const int q = view(k, n);
       if (q < lo || q > hi)
-        detail::fail("activations: value " + std::to_string(q) + " at (" + std::to_string(k) + ", " +
+        fail("activations: value " + std::to_string(q) + " at (" + std::to_string(k) + ", " +
                      std::to_string(n) + ") is outside the " + std::to_string(view.params.bits) + "-bit range");
     }
 }
@@ -121,7 +121,7 @@ Activations<T> quantize_activations(const Eigen::Ref<const Eigen::MatrixXf>& x, 
     for (Eigen::Index k = 0; k < x.rows(); ++k) {
       const float v = x(k, n);
       if (!std::isfinite(v))
-        detail::fail("quantize_activations: input (" + std::to_string(k) + ", " + std::to_string(n) + ") is not finite");
+        fail("quantize_activations: input (" + std::to_string(k) + ", " + std::to_string(n) + ") is not finite");
       const double q = std::round(static_cast<double>(v) / p.scale) + p.zero_point;
       out.values(k, n) = static_cast<T>(std::clamp(q, lo, hi));
     }
@@ -131,7 +131,7 @@ Activations<T> quantize_activations(const Eigen::Ref<const Eigen::MatrixXf>& x, 
 /// Parameters that cover [min(x_min, 0), max(x_max, 0)] with T at `bits` (0 stays exact).
 template <ActivationValue T>
 ActivationParams activation_params_for_range(float x_min, float x_max, int bits = 8) {
-  detail::require(std::isfinite(x_min) && std::isfinite(x_max) && x_min <= x_max,
+  require(std::isfinite(x_min) && std::isfinite(x_max) && x_min <= x_max,
                   "activation range must be finite with min <= max");
   check_activation_bits<T>(bits);
   const double lo = std::min(0.0, static_cast<double>(x_min));

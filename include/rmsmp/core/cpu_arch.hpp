@@ -1,4 +1,4 @@
-// rmsmp/kernel/cpu/arch.hpp — CPU architectures as types, and which of them this machine runs.
+// rmsmp/core/cpu_arch.hpp — CPU architectures as types, and which of them this machine runs.
 //
 // Each architecture is an empty tag type (cpu::generic, cpu::avx2, cpu::avx512_vnni) carrying
 // an ArchId. A kernel exists for an architecture when it is compiled in (`kernel_compiled`);
@@ -161,8 +161,8 @@ inline ArchId best_available_arch() { return runnable_archs().back(); }
 
 /// Throws rmsmp::Error unless `a` can run here (forcing a path the machine lacks).
 inline void require_runnable(ArchId a) {
-  rmsmp::detail::require(kernel_compiled(a), "cpu backend: no kernel for " + std::string(arch_name(a)) + " in this build");
-  rmsmp::detail::require(machine_supports(a),
+  rmsmp::require(kernel_compiled(a), "cpu backend: no kernel for " + std::string(arch_name(a)) + " in this build");
+  rmsmp::require(machine_supports(a),
                   "cpu backend: this machine does not support " + std::string(arch_name(a)) + " instructions");
 }
 

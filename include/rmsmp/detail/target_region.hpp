@@ -1,4 +1,4 @@
-// rmsmp/kernel/cpu/detail/target_region.hpp — compile a stretch of code for one x86 instruction
+// rmsmp/detail/target_region.hpp — compile a stretch of code for one x86 instruction
 // set, without a -m flag for the translation unit.
 //
 //   RMSMP_CPU_TARGET_BEGIN("avx512f,avx512bw")   ...functions, templates...   RMSMP_CPU_TARGET_END

@@ -1,4 +1,4 @@
-// rmsmp/quantize/layer_quantizer.hpp — post-training quantization of one layer: float weights
+// rmsmp/model/layer_quantizer.hpp — post-training quantization of one layer: float weights
 // and calibration inputs in, a MixedRowMatrix with the mix's exact row counts out.
 //
 // Steps (docs/assignment.md has the math and the reasons):
@@ -25,7 +25,7 @@
 #include "rmsmp/pack/mixed_row_matrix.hpp"
 #include "rmsmp/quantize/assignment.hpp"
 #include "rmsmp/quantize/assignment_rules.hpp"
-#include "rmsmp/quantize/detail/row_energy.hpp"
+#include "rmsmp/model/detail/row_energy.hpp"
 #include "rmsmp/quantize/error_compensation.hpp"
 #include "rmsmp/quantize/hessian.hpp"
 #include "rmsmp/quantize/row_quantizer.hpp"
