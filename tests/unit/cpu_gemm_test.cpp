@@ -13,8 +13,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "rmsmp/rmsmp.hpp"
+#include "avx512_emulated_kernel.hpp"
 #include "random_operands.hpp"
+#include "rmsmp/rmsmp.hpp"
 
 using namespace rmsmp;
 using namespace rmsmp_test;
@@ -33,33 +34,38 @@ using AllFixed8 = RowMix<Share<Fixed<8>, 100>>;
 /// by_row every time.
 struct Path {
   std::string name;
-  cpu::detail::Kernel kernel;
-  std::optional<cpu::ArchId> arch;
+  std::optional<cpu::ArchId> arch;  // none: the emulated AVX-512 VNNI kernel
   std::optional<cpu::LaneOrder> order = std::nullopt;
+
+  cpu::WeightLayout layout() const { return arch ? cpu::layout_for(*arch) : cpu::WeightLayout::lane_tiles; }
 
   template <class Mix, ActivationValue T, class Pipeline>
   void gemm(const MixedRowMatrix<Mix>& w, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
-    if (arch && !order) return CpuBackend<>(*arch).gemm(w, x, pipeline, y);
+    if (arch && !order) {
+      CpuBackend<>(*arch).gemm(w, x, pipeline, y);
+      return;
+    }
     check_gemm_arguments(w, x, pipeline, y);
-    cpu::detail::run_gemm(kernel, packed(w), x, pipeline, y);
+    run(packed(w), x, pipeline, y);
   }
   template <class Mix>
   cpu::PreparedMatrix<Mix> prepare(const MixedRowMatrix<Mix>& w) const {
-    const cpu::WeightLayout layout = cpu::detail::layout_for(kernel);
-    return order ? cpu::PreparedMatrix<Mix>(w, layout, *order) : cpu::PreparedMatrix<Mix>(w, layout);
+    return order ? cpu::PreparedMatrix<Mix>(w, layout(), *order) : cpu::PreparedMatrix<Mix>(w, layout());
   }
   template <class Mix>
   cpu::PackedWeights packed(const MixedRowMatrix<Mix>& w) const {
-    const cpu::WeightLayout layout = cpu::detail::layout_for(kernel);
-    return order ? cpu::PackedWeights(w, layout, *order) : cpu::PackedWeights(w, layout);
+    return order ? cpu::PackedWeights(w, layout(), *order) : cpu::PackedWeights(w, layout());
   }
   template <class Mix, ActivationValue T, class Pipeline>
   void gemm(const cpu::PreparedMatrix<Mix>& w, const ActivationView<T>& x, const Pipeline& pipeline,
             const OutputView<typename Pipeline::output_type>& y) const {
-    if (arch) return CpuBackend<>(*arch).gemm(w, x, pipeline, y);
+    if (arch) {
+      CpuBackend<>(*arch).gemm(w, x, pipeline, y);
+      return;
+    }
     check_gemm_arguments(w.matrix(), x, pipeline, y);
-    cpu::detail::run_gemm(kernel, w.packed(), x, pipeline, y);
+    run(w.packed(), x, pipeline, y);
   }
   template <class W, ActivationValue T, class Pipeline>
   auto gemm(const W& w, const ActivationView<T>& x, const Pipeline& pipeline) const {
@@ -70,6 +76,14 @@ struct Path {
   }
 
  private:
+  template <ActivationValue T, class Pipeline>
+  void run(const cpu::PackedWeights& w, const ActivationView<T>& x, const Pipeline& pipeline,
+           const OutputView<typename Pipeline::output_type>& y) const {
+    if (arch)
+      cpu::detail::with_kernel(*arch, [&]<class Kernel>(Kernel) { cpu::detail::run_gemm<Kernel>(w, x, pipeline, y); });
+    else
+      cpu::detail::run_gemm<cpu::detail::avx512_vnni_emulated_kernel>(w, x, pipeline, y);
+  }
   template <class Mix>
   static int rows(const MixedRowMatrix<Mix>& m) {
     return m.rows();
@@ -84,19 +98,20 @@ struct Path {
 /// emulated AVX-512 VNNI kernel.
 std::vector<Path> paths_under_test() {
   std::vector<Path> paths;
-  auto add = [&](const std::string& name, cpu::detail::Kernel kernel, std::optional<cpu::ArchId> arch) {
-    if (cpu::detail::layout_for(kernel) != cpu::WeightLayout::lane_tiles) return paths.push_back({name, kernel, arch});
+  auto add = [&](const std::string& name, std::optional<cpu::ArchId> arch) {
+    const Path path{name, arch};
+    if (path.layout() != cpu::WeightLayout::lane_tiles) return paths.push_back(path);
     for (cpu::LaneOrder order : {cpu::LaneOrder::by_scheme, cpu::LaneOrder::by_row})
-      paths.push_back({name + " " + std::string(cpu::lane_order_name(order)), kernel, arch, order});
+      paths.push_back({name + " " + std::string(cpu::lane_order_name(order)), arch, order});
   };
   for (cpu::ArchId a : cpu::all_archs) {
     if (cpu::can_run(a))
-      add(std::string(cpu::arch_name(a)), cpu::detail::kernel_for(a), a);
+      add(std::string(cpu::arch_name(a)), a);
     else
       WARN("skipping the native " << cpu::arch_name(a) << " path: "
                                   << (cpu::kernel_compiled(a) ? "not supported by this machine" : "no kernel in this build"));
   }
-  add("avx512_vnni_emulated", cpu::detail::Kernel::avx512_vnni_emulated, std::nullopt);
+  add("avx512_vnni_emulated", std::nullopt);
   return paths;
 }
 
@@ -571,7 +586,7 @@ TEST_CASE("AVX2 takes outer-product tiles for small K and at least 4 columns, wh
                              cpu::WeightLayout::rows);
   auto outer = [&](SchemeId s, std::size_t cols, std::size_t depth, int max_x) {
     for (const cpu::PackedGroup& g : w.groups())
-      if (g.scheme == s) return cpu::detail::group_tiling(cpu::detail::Kernel::avx2, g, cols, depth, max_x).outer;
+      if (g.scheme == s) return cpu::detail::avx2_kernel::tiling(g, cols, depth, max_x).outer;
     FAIL("no group of this scheme");
     return false;
   };
@@ -584,11 +599,11 @@ TEST_CASE("AVX2 takes outer-product tiles for small K and at least 4 columns, wh
   CHECK(outer(Fixed<8>::id, 784, 64, 15));         // but not with 4-bit activations
   // Quads of 4 columns cover K, not blocks of 64.
   const cpu::PackedGroup& first = w.groups()[0];
-  CHECK(cpu::detail::group_tiling(cpu::detail::Kernel::avx2, first, 784, 147, 255).quads == 37);
-  CHECK(cpu::detail::group_tiling(cpu::detail::Kernel::avx2, first, 784, 148, 255).quads == 37);
-  CHECK(cpu::detail::group_tiling(cpu::detail::Kernel::avx2, first, 784, 149, 255).quads == 38);
+  CHECK(cpu::detail::avx2_kernel::tiling(first, 784, 147, 255).quads == 37);
+  CHECK(cpu::detail::avx2_kernel::tiling(first, 784, 148, 255).quads == 37);
+  CHECK(cpu::detail::avx2_kernel::tiling(first, 784, 149, 255).quads == 38);
   // The generic kernel has inner-product tiles only.
-  CHECK_FALSE(cpu::detail::group_tiling(cpu::detail::Kernel::generic, first, 784, 64, 255).outer);
+  CHECK_FALSE(cpu::detail::generic_kernel::tiling(first, 784, 64, 255).outer);
 }
 
 TEST_CASE("work units cover every tile of every panel once, and the prologue every item once", "[cpu]") {

@@ -83,8 +83,8 @@ std::vector<std::thread::id> threads_per_row(const cpu::PackedWeights& w, const 
                                              std::chrono::milliseconds delay = {}) {
   std::vector<std::thread::id> ids(static_cast<std::size_t>(w.rows()));
   Eigen::MatrixXi y(w.rows(), 2);
-  cpu::detail::run_gemm(cpu::detail::Kernel::generic, w, x.view(), RecordThread{&ids, delay}, OutputView<int>::of(y),
-                        pool, min_work);
+  cpu::detail::run_gemm<cpu::detail::generic_kernel>(w, x.view(), RecordThread{&ids, delay}, OutputView<int>::of(y),
+                                                     pool, min_work);
   return ids;
 }
 

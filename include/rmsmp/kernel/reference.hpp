@@ -9,6 +9,7 @@
 #include <span>
 #include <string_view>
 
+#include "rmsmp/kernel/backend.hpp"
 #include "rmsmp/kernel/contract.hpp"
 #include "rmsmp/output/pipeline.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
@@ -62,11 +63,13 @@ namespace rmsmp {
 /// backend.gemm(weights, activations, pipeline, output).
 struct ReferenceBackend {
   static constexpr std::string_view name = "reference";
+  using statistics = NoStatistics;
 
   template <class Mix, ActivationValue T, class Pipeline>
-  void gemm(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
-            const OutputView<typename Pipeline::output_type>& y) const {
+  statistics gemm(const MixedRowMatrix<Mix>& weights, const ActivationView<T>& x, const Pipeline& pipeline,
+                  const OutputView<typename Pipeline::output_type>& y) const {
     reference::gemm(weights, x, pipeline, y);
+    return {};
   }
 };
 

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "rmsmp/error.hpp"
+#include "rmsmp/kernel/backend.hpp"
 #include "rmsmp/kernel/contract.hpp"
 #include "rmsmp/kernel/reference.hpp"
 #include "rmsmp/layers/im2col.hpp"
@@ -48,19 +49,19 @@
 namespace rmsmp {
 
 /// A backend that packs weights once: backend.prepare(matrix) (CpuBackend).
-template <class Backend>
-concept PreparingBackend = requires(const Backend& b, const MixedRowMatrix<>& m) { b.prepare(m); };
+template <class B>
+concept PreparingBackend = requires(const B& b, const MixedRowMatrix<>& m) { b.prepare(m); };
 
 namespace detail {
 
 /// What backend.prepare returns, or std::monostate for a backend that does not prepare.
-template <class Backend>
+template <class B>
 struct prepared_weights {
   using type = std::monostate;
 };
-template <PreparingBackend Backend>
-struct prepared_weights<Backend> {
-  using type = decltype(std::declval<const Backend&>().prepare(std::declval<const MixedRowMatrix<>&>()));
+template <PreparingBackend B>
+struct prepared_weights<B> {
+  using type = decltype(std::declval<const B&>().prepare(std::declval<const MixedRowMatrix<>&>()));
 };
 
 }  // namespace detail
@@ -90,7 +91,7 @@ inline Tensor<float> real_values(const LayerOutput& out) {
   return std::get<Tensor<float>>(out);
 }
 
-template <class Backend = ReferenceBackend>
+template <Backend B = ReferenceBackend>
 class ModelExecutor {
  public:
   using IntegerPipeline = OutputPipeline<BiasAdd, Requantize, Clamp, SaturatingCast<std::uint8_t>>;
@@ -98,7 +99,7 @@ class ModelExecutor {
 
   /// Validates the model and prepares every layer. The model must outlive the executor and
   /// stay unchanged (prepared weights point into it).
-  explicit ModelExecutor(const QuantizedModel& model, Backend backend = {})
+  explicit ModelExecutor(const QuantizedModel& model, B backend = {})
       : model_(&model), backend_(std::move(backend)) {
     validate(model);
     layers_.resize(model.layers.size());
@@ -112,13 +113,13 @@ class ModelExecutor {
       else
         p.integer_pipeline.emplace(BiasAdd{g.bias}, Requantize{g.requantize, l.output.zero_point},
                                    Clamp{g.clamp_lo, g.clamp_hi}, SaturatingCast<std::uint8_t>{});
-      if constexpr (PreparingBackend<Backend>) p.weights.emplace(backend_.prepare(g.weights));
+      if constexpr (PreparingBackend<B>) p.weights.emplace(backend_.prepare(g.weights));
     }
   }
-  explicit ModelExecutor(const QuantizedModel&& model, Backend backend = {}) = delete;  // would dangle
+  explicit ModelExecutor(const QuantizedModel&& model, B backend = {}) = delete;  // would dangle
 
   const QuantizedModel& model() const { return *model_; }
-  const Backend& backend() const { return backend_; }
+  const B& backend() const { return backend_; }
 
   /// Every layer's output for a batch of float inputs (channels-last tensor).
   std::vector<LayerOutput> run_layers(const Tensor<float>& input) const {
@@ -161,7 +162,7 @@ class ModelExecutor {
   struct Prepared {
     std::optional<IntegerPipeline> integer_pipeline;
     std::optional<FloatPipeline> float_pipeline;
-    std::optional<typename detail::prepared_weights<Backend>::type> weights;
+    std::optional<typename detail::prepared_weights<B>::type> weights;
   };
 
   LayerOutput gemm_layer(std::size_t i, const QuantizedTensor& x) const {
@@ -179,7 +180,7 @@ class ModelExecutor {
     auto call = [&](const auto& pipeline, auto* out) {
       using Out = std::remove_pointer_t<decltype(out)>;
       const OutputView<Out> y{out, M, view.cols, M};
-      if constexpr (PreparingBackend<Backend>)
+      if constexpr (PreparingBackend<B>)
         backend_.gemm(*p.weights, view, pipeline, y);
       else
         backend_.gemm(g.weights, view, pipeline, y);
@@ -195,14 +196,14 @@ class ModelExecutor {
   }
 
   const QuantizedModel* model_;
-  Backend backend_;
+  B backend_;
   std::vector<Prepared> layers_;
 };
 
 /// One-off run: builds an executor for `backend` and runs `inputs` through it.
-template <class Backend = ReferenceBackend>
-Eigen::MatrixXf run(const QuantizedModel& model, const Eigen::Ref<const Eigen::MatrixXf>& inputs, Backend backend = {}) {
-  return ModelExecutor<Backend>(model, std::move(backend)).run(inputs);
+template <Backend B = ReferenceBackend>
+Eigen::MatrixXf run(const QuantizedModel& model, const Eigen::Ref<const Eigen::MatrixXf>& inputs, B backend = {}) {
+  return ModelExecutor<B>(model, std::move(backend)).run(inputs);
 }
 
 /// Index of the largest output of each column (ties: the first).

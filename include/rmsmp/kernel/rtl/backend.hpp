@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "rmsmp/error.hpp"
+#include "rmsmp/kernel/backend.hpp"
 #include "rmsmp/kernel/contract.hpp"
 #include "rmsmp/kernel/rtl/cycle_model.hpp"
 #include "rmsmp/kernel/rtl/engine.hpp"
@@ -155,6 +156,8 @@ class RtlBackend {
 
  public:
   static constexpr std::string_view name = "rtl";
+  /// What a gemm call reports (Backend): its cycles on the engine.
+  using statistics = RunStatistics;
   static constexpr EngineParams params = Params;
 
   /// Takes a simulator of an engine built with exactly Params (checked).

@@ -12,9 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 #include "rmsmp/core/cpu_arch.hpp"
 #include "rmsmp/detail/target_region.hpp"
+#include "rmsmp/kernel/cpu/detail/micro_kernel.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 
 namespace rmsmp::cpu::detail {
@@ -263,5 +265,30 @@ inline void group_dots(const PackedGroup& g, GroupTiling tiling, std::size_t i0,
 }  // namespace rmsmp::cpu::detail::avx2_impl
 
 RMSMP_CPU_TARGET_END
+
+namespace rmsmp::cpu::detail {
+
+/// The AVX2 kernel (micro_kernel.hpp): inner-product tiles of 4 rows, or outer-product tiles of
+/// 16 where they pay.
+struct avx2_kernel {
+  static constexpr std::string_view name = "avx2";
+  static constexpr WeightLayout layout = WeightLayout::rows;
+
+  static GroupTiling tiling(const PackedGroup& g, std::size_t cols, std::size_t depth, int max_x) {
+    return avx2_impl::tiling(g, cols, depth, max_x);
+  }
+  static void interleave_tile(const PackedGroup& g, std::size_t i0, std::size_t count, std::size_t blocks,
+                              std::uint8_t* block_scratch, std::uint8_t* out) {
+    avx2_impl::interleave_tile(g, i0, count, blocks, block_scratch, out);
+  }
+  static void group_dots(const PackedGroup& g, GroupTiling tiling, std::size_t i0, std::size_t count,
+                         const std::uint8_t* x, std::size_t x_stride, std::size_t cols, std::size_t blocks, int max_x,
+                         std::uint8_t* levels, std::uint32_t* out) {
+    avx2_impl::group_dots(g, tiling, i0, count, x, x_stride, cols, blocks, max_x, levels, out);
+  }
+};
+static_assert(RowsKernel<avx2_kernel>);
+
+}  // namespace rmsmp::cpu::detail
 
 #endif  // RMSMP_CPU_X86_KERNELS

@@ -15,9 +15,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 #include "rmsmp/core/cpu_arch.hpp"
 #include "rmsmp/detail/target_region.hpp"
+#include "rmsmp/kernel/cpu/detail/micro_kernel.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 
 #if RMSMP_CPU_X86_KERNELS
@@ -56,5 +58,21 @@ using ops = avx512_vnni_ops<native_instructions>;
 }  // namespace rmsmp::cpu::detail::avx512_vnni_impl
 
 RMSMP_CPU_TARGET_END
+
+namespace rmsmp::cpu::detail {
+
+/// The AVX-512 VNNI kernel (micro_kernel.hpp) on the lane-tile layout.
+struct avx512_vnni_kernel {
+  static constexpr std::string_view name = "avx512_vnni";
+  static constexpr WeightLayout layout = WeightLayout::lane_tiles;
+
+  static void lane_tile_dots(const LaneTiles& tiles, std::size_t t, const std::uint32_t* init, const std::uint8_t* x,
+                             std::size_t x_stride, std::size_t cols, std::uint32_t* out, std::size_t prefetch_bytes) {
+    avx512_vnni_impl::lane_tile_dots(tiles, t, init, x, x_stride, cols, out, prefetch_bytes);
+  }
+};
+static_assert(LaneTileKernel<avx512_vnni_kernel>);
+
+}  // namespace rmsmp::cpu::detail
 
 #endif  // RMSMP_CPU_X86_KERNELS

@@ -4,7 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
+#include "rmsmp/error.hpp"
+#include "rmsmp/kernel/cpu/detail/micro_kernel.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 
 namespace rmsmp::cpu::detail::generic_impl {
@@ -38,3 +41,25 @@ inline void group_dots(const PackedGroup& g, std::size_t i0, std::size_t count, 
 }
 
 }  // namespace rmsmp::cpu::detail::generic_impl
+
+namespace rmsmp::cpu::detail {
+
+/// The portable kernel (micro_kernel.hpp): inner-product tiles of 4 rows only.
+struct generic_kernel {
+  static constexpr std::string_view name = "generic";
+  static constexpr WeightLayout layout = WeightLayout::rows;
+
+  static GroupTiling tiling(const PackedGroup&, std::size_t, std::size_t, int) { return {}; }
+  static void interleave_tile(const PackedGroup&, std::size_t, std::size_t, std::size_t, std::uint8_t*,
+                              std::uint8_t*) {
+    fail("cpu backend: the generic kernel has no outer-product tiles");  // tiling() never asks for one
+  }
+  static void group_dots(const PackedGroup& g, GroupTiling, std::size_t i0, std::size_t count, const std::uint8_t* x,
+                         std::size_t x_stride, std::size_t cols, std::size_t blocks, int, std::uint8_t*,
+                         std::uint32_t* out) {
+    generic_impl::group_dots(g, i0, count, x, x_stride, cols, blocks, out);
+  }
+};
+static_assert(RowsKernel<generic_kernel>);
+
+}  // namespace rmsmp::cpu::detail

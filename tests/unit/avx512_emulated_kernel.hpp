@@ -1,4 +1,4 @@
-// rmsmp/kernel/cpu/detail/avx512_emulated.hpp — the AVX-512 VNNI micro-kernel on emulated
+// avx512_emulated_kernel.hpp — the AVX-512 VNNI micro-kernel on emulated
 // instructions: portable C++ that computes, lane by lane, what each instruction computes.
 //
 // It compiles the same avx512_vnni_ops.inc + lane_tile_kernel.inc as avx512_vnni.hpp, so the
@@ -7,7 +7,8 @@
 // operation Intel documents for it (vector lanes little-endian, as on x86). What this cannot
 // show is that the emulation and the silicon agree: on an AVX-512 VNNI machine the tests also
 // compare every instruction here with the real one, and run the native kernel. Slow (one
-// scalar loop per instruction): for tests only.
+// scalar loop per instruction): for tests only, so it lives in tests/ and no dispatch knows
+// it; the tests run it through cpu::detail::run_gemm<avx512_vnni_emulated_kernel>.
 #pragma once
 
 #include <algorithm>
@@ -16,8 +17,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 #include "rmsmp/core/cpu_arch.hpp"
+#include "rmsmp/kernel/cpu/detail/micro_kernel.hpp"
 #include "rmsmp/kernel/cpu/packed_weights.hpp"
 
 namespace rmsmp::cpu::detail::avx512_vnni_emulated_impl {
@@ -125,3 +128,19 @@ using ops = avx512_vnni_ops<emulated_instructions>;
 #include "rmsmp/kernel/cpu/detail/avx512_vnni_entry.inc"
 
 }  // namespace rmsmp::cpu::detail::avx512_vnni_emulated_impl
+
+namespace rmsmp::cpu::detail {
+
+/// The emulated twin of avx512_vnni_kernel (micro_kernel.hpp).
+struct avx512_vnni_emulated_kernel {
+  static constexpr std::string_view name = "avx512_vnni_emulated";
+  static constexpr WeightLayout layout = WeightLayout::lane_tiles;
+
+  static void lane_tile_dots(const LaneTiles& tiles, std::size_t t, const std::uint32_t* init, const std::uint8_t* x,
+                             std::size_t x_stride, std::size_t cols, std::uint32_t* out, std::size_t prefetch_bytes) {
+    avx512_vnni_emulated_impl::lane_tile_dots(tiles, t, init, x, x_stride, cols, out, prefetch_bytes);
+  }
+};
+static_assert(LaneTileKernel<avx512_vnni_emulated_kernel>);
+
+}  // namespace rmsmp::cpu::detail
