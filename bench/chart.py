@@ -282,8 +282,8 @@ def colour(impl, impls):
 
 
 def main(argv):
-    p = argparse.ArgumentParser(prog="chart.py", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=None)
+    p = argparse.ArgumentParser(prog="chart.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("json")
     p.add_argument("-o", "--output")
     p.add_argument("--impls")
