@@ -18,6 +18,22 @@
 
 namespace rmsmp {
 
+namespace detail {
+
+/// Throws unless every value of `x` (one sample per column) is finite, naming the first one that
+/// is not, e.g. "calibration: sample 5, value 17 is NaN": quantizing a NaN gives no code, and a
+/// clear message beats a wrong scale found layers later.
+inline void require_finite_samples(const Eigen::Ref<const Eigen::MatrixXf>& x, const std::string& what) {
+  if (x.allFinite()) return;
+  for (Eigen::Index n = 0; n < x.cols(); ++n)
+    for (Eigen::Index k = 0; k < x.rows(); ++k)
+      if (const float v = x(k, n); !std::isfinite(v))
+        fail(what + ": sample " + std::to_string(n) + ", value " + std::to_string(k) + " is " +
+             (std::isnan(v) ? "NaN" : v > 0 ? "+infinity" : "-infinity"));
+}
+
+}  // namespace detail
+
 template <class T>
 concept ActivationValue = std::same_as<T, std::int8_t> || std::same_as<T, std::uint8_t>;
 

@@ -154,6 +154,7 @@ class ModelExecutor {
 
   /// The model's output for `inputs` (one column per sample, (C, H, W) order, preprocessed).
   Eigen::MatrixXf run(const Eigen::Ref<const Eigen::MatrixXf>& inputs) const {
+    detail::require_finite_samples(inputs, "model input");
     std::vector<LayerOutput> outputs = run_layers(from_chw_columns(inputs, model_->input_shape()));
     return to_chw_columns(real_values(outputs[model_->output_layer()]));
   }

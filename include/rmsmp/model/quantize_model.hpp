@@ -12,7 +12,9 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
@@ -28,6 +30,7 @@
 #include "rmsmp/model/weight_quantizer.hpp"
 #include "rmsmp/output/pipeline.hpp"
 #include "rmsmp/pack/mixed_row_matrix.hpp"
+#include "rmsmp/quantize/row_quantizer.hpp"
 #include "rmsmp/quantize/calibration.hpp"
 #include "rmsmp/scheme/row_mix.hpp"
 
@@ -47,6 +50,42 @@ struct QuantizeOptions {
 };
 
 namespace detail {
+
+/// `matrix` with every row whose bias would exceed max_bias_units at the row's scale
+/// re-encoded at the smallest scale at which it fits (2^29 units, leaving room for rounding).
+/// Such a row is a dead unit of a trained model (max |w| of 1e-30 beside a bias of 0.1): its
+/// weights are far below anything its output can show, so the wider scale rounds them (mostly
+/// to zero) and the row's output stays its bias. Other rows keep their codes and scales.
+inline MixedRowMatrix<> fit_row_scales_to_biases(MixedRowMatrix<> matrix, const Eigen::MatrixXf& weights,
+                                                 const std::vector<float>& bias, float input_scale,
+                                                 const DynamicRowMix& mix) {
+  std::vector<float> scales = matrix.row_scales();
+  std::vector<int> widened;
+  for (std::size_t r = 0; r < scales.size(); ++r) {
+    const double needed = std::abs(static_cast<double>(bias[r])) / (static_cast<double>(input_scale) * (1 << 29));
+    if (std::abs(static_cast<double>(bias[r])) / (static_cast<double>(scales[r]) * input_scale) <= max_bias_units ||
+        !(needed < static_cast<double>(std::numeric_limits<float>::max())))
+      continue;  // fits already, or cannot fit at any float scale (bias_from_real reports it)
+    scales[r] = static_cast<float>(needed);
+    widened.push_back(static_cast<int>(r));
+  }
+  if (widened.empty()) return matrix;
+  const RowAssignment assignment = matrix.assignment();
+  MixedRowMatrix<>::CodeMatrix codes(matrix.rows(), matrix.cols());
+  for (std::size_t g = 0; g < matrix.group_count(); ++g) {
+    const RowGroup& group = matrix.group(g);
+    for (std::size_t i = 0; i < group.rows(); ++i)
+      for (std::size_t k = 0; k < group.columns(); ++k) codes(group.original_row(i), static_cast<Eigen::Index>(k)) = group.code(i, k);
+  }
+  std::vector<float> row(static_cast<std::size_t>(matrix.cols()));
+  std::vector<std::uint8_t> row_codes(row.size());
+  for (int r : widened) {
+    for (std::size_t k = 0; k < row.size(); ++k) row[k] = weights(r, static_cast<Eigen::Index>(k));
+    encode_row(make_codebook(assignment[static_cast<std::size_t>(r)]), row, scales[static_cast<std::size_t>(r)], row_codes);
+    for (std::size_t k = 0; k < row.size(); ++k) codes(r, static_cast<Eigen::Index>(k)) = row_codes[k];
+  }
+  return MixedRowMatrix<>::from_codes(mix, assignment, scales, codes);
+}
 
 /// Columns 0, step, 2*step, ... of a K x P column-major buffer, at most `limit` of them.
 inline Eigen::MatrixXf spaced_columns(const std::vector<float>& columns, Eigen::Index K, std::size_t limit) {
@@ -90,6 +129,7 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
   check_activation_bits<std::uint8_t>(options.input_bits);
   require(static_cast<bool>(options.weights), "quantize_model: no weight quantizer");
   require(calibration_inputs.cols() >= 1, "quantize_model: at least one calibration sample is needed");
+  detail::require_finite_samples(calibration_inputs, "quantize_model: calibration");
   const std::vector<LayerLinks> links = check_float_model(model);
   const Tensor<float> input = from_chw_columns(calibration_inputs, model_input_shape(model));
   const std::vector<Tensor<float>> values = run_float_layers(model, links, input);
@@ -147,9 +187,10 @@ inline QuantizedModel quantize_model(const FloatModel& model, const Eigen::Ref<c
         for (std::size_t g = 0; mix_order && g < matrix.group_count(); ++g) mix_order = matrix.group(g).scheme() == mix.scheme(g);
         require(mix_order, what + ": the weight quantizer must build the matrix with the model's mix "
                                           "(groups in the mix's order)");
-        const std::vector<float> row_scales = matrix.row_scales();
         const std::vector<float> bias =
-            f.bias.data.empty() ? std::vector<float>(row_scales.size(), 0.0f) : f.bias.data;
+            f.bias.data.empty() ? std::vector<float>(static_cast<std::size_t>(matrix.rows()), 0.0f) : f.bias.data;
+        matrix = detail::fit_row_scales_to_biases(std::move(matrix), weights, bias, in.scale, mix);
+        const std::vector<float> row_scales = matrix.row_scales();
         QuantizedGemm g{std::move(matrix), bias_from_real(bias, row_scales, in.scale).bias, {}, {},
                         std::numeric_limits<std::int32_t>::min(), std::numeric_limits<std::int32_t>::max()};
         if (i == last) {

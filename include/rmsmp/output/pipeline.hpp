@@ -211,8 +211,13 @@ inline Requantize requantize_from_scales(std::span<const float> row_scales, floa
   return r;
 }
 
+/// The largest |bias| in accumulator units: half of int32, so that the bias leaves the other
+/// half to the products (check_gemm_arguments bounds K with it).
+inline constexpr double max_bias_units = 1073741823.0;
+
 /// bias_int[row] = round_half_away(bias[row] / (row_scale[row] * input_scale)); throws when a
-/// bias does not fit in int32 (a row with tiny weights and a large bias).
+/// bias exceeds max_bias_units (a row with tiny weights and a large bias; quantize_model widens
+/// such a row's scale first).
 inline BiasAdd bias_from_real(std::span<const float> bias, std::span<const float> row_scales, float input_scale) {
   require(bias.size() == row_scales.size(), "bias: one bias per row is needed");
   BiasAdd b;
@@ -220,7 +225,7 @@ inline BiasAdd bias_from_real(std::span<const float> bias, std::span<const float
   for (std::size_t r = 0; r < bias.size(); ++r) {
     require(std::isfinite(bias[r]), "bias of row " + std::to_string(r) + " is not finite");
     const double q = std::round(static_cast<double>(bias[r]) / (static_cast<double>(row_scales[r]) * input_scale));
-    require(std::abs(q) <= 1073741823.0,
+    require(std::abs(q) <= max_bias_units,
                     "bias of row " + std::to_string(r) + " is " + std::to_string(q) +
                         " accumulator units, beyond the +-2^30 rmsmp allows (row scale too small for this bias?)");
     b.bias.push_back(static_cast<std::int32_t>(q));

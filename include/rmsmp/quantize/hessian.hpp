@@ -10,17 +10,11 @@
 #include <cstdint>
 #include <string>
 
+#include "rmsmp/core/activations.hpp"
 #include "rmsmp/error.hpp"
 
 namespace rmsmp {
 namespace detail {
-
-/// Throws naming the first sample (column of x) that holds NaN or infinity.
-inline void require_finite_samples(const Eigen::Ref<const Eigen::MatrixXf>& x, const std::string& where) {
-  if (x.allFinite()) return;
-  for (Eigen::Index n = 0; n < x.cols(); ++n)
-    if (!x.col(n).allFinite()) fail(where + ": calibration sample " + std::to_string(n) + " contains NaN or infinity");
-}
 
 /// sum_of_squares[k] += x_kn^2 over the samples n in order, in double: the diagonal of H
 /// exactly rounded per term, and the same bits however the samples are split into batches.
@@ -55,7 +49,7 @@ class LayerHessian {
     require(x.rows() == sum_.rows(), "LayerHessian: samples have " + std::to_string(x.rows()) +
                                                  " rows but the layer's input depth K is " +
                                                  std::to_string(sum_.rows()));
-    detail::require_finite_samples(x, "LayerHessian");
+    detail::require_finite_samples(x, "LayerHessian: calibration");
     detail::add_squares(x, diagonal_sum_);
     Eigen::MatrixXf chunk_sum(sum_.rows(), sum_.cols());
     for (Eigen::Index first = 0; first < x.cols(); first += chunk_columns) {
