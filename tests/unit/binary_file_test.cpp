@@ -2,16 +2,21 @@
 // checksums against a bit-by-bit CRC-32, and every truncation and bit flip rejected.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "rmsmp/io/binary_file.hpp"
+#include "rmsmp/io/npy.hpp"
+#include "rmsmp/io/quantized_model_file.hpp"
 
 using namespace rmsmp;
 
@@ -278,4 +283,18 @@ TEST_CASE("container reader survives random damage", "[binary_file][fuzz]") {
   }
   // A random edit that happens to write the byte already there leaves a valid file.
   CHECK(rejected > 4000);
+}
+
+TEST_CASE("files larger than max_file_bytes are refused before they are read", "[binary_file]") {
+  // A sparse file: its size is what the readers see, without using that much disk or memory.
+  const auto path = std::filesystem::temp_directory_path() / ("rmsmp_huge_" + std::to_string(::getpid()) + ".npy");
+  {
+    std::ofstream create(path, std::ios::binary);
+  }
+  std::filesystem::resize_file(path, detail::max_file_bytes + 1);
+  REQUIRE_THROWS_WITH(read_npy(path), Catch::Contains("4294967297 bytes, more than the 4294967296 rmsmp reads"));
+  REQUIRE_THROWS_WITH(load_quantized_model(path), Catch::Contains("more than the 4294967296 rmsmp reads"));
+  std::filesystem::resize_file(path, 16);  // just below the cap: read, and refused for its content
+  REQUIRE_THROWS_WITH(read_npy(path), !Catch::Contains("rmsmp reads"));
+  std::filesystem::remove(path);
 }

@@ -52,12 +52,21 @@ inline std::string message_of(const Error& error) {
   return std::string(what);
 }
 
+/// The largest file rmsmp reads (4 GiB, the IDX reader's limit after decompression too): every
+/// reader holds its file in memory, so a file claiming more is refused before allocation.
+inline constexpr std::uint64_t max_file_bytes = std::uint64_t{1} << 32;
+
 /// Reads a whole file; `what` names it in errors ("model file", ".npy file").
 inline std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, std::string_view what) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) fail(std::string(what) + " '" + path.string() + "' is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open " + std::string(what) + " '" + path.string() + "'");
+  // Checked before anything is allocated: a file is read whole, so its size is the memory it
+  // takes (a regular file's size; a pipe reports none and is read as it comes).
+  if (const std::uintmax_t size = std::filesystem::file_size(path, ec); !ec && size > max_file_bytes)
+    fail(std::string(what) + " '" + path.string() + "' is " + std::to_string(size) + " bytes, more than the " +
+         std::to_string(max_file_bytes) + " rmsmp reads");
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) fail("error while reading " + std::string(what) + " '" + path.string() + "'");
   return bytes;

@@ -82,8 +82,9 @@ inline std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> compressed
 
 }  // namespace detail
 
-/// Decompressed IDX files larger than this are refused (Fashion-MNIST's largest is 47 MB).
-inline constexpr std::uint64_t idx_max_bytes = std::uint64_t{1} << 32;
+/// Decompressed IDX files larger than this are refused, as files larger than it are
+/// (Fashion-MNIST's largest is 47 MB).
+inline constexpr std::uint64_t idx_max_bytes = detail::max_file_bytes;
 
 /// Parses an IDX file held in memory, gzip-compressed or not; `source` names it in errors.
 inline NdArray parse_idx(std::span<const std::uint8_t> file, const std::string& source) {
