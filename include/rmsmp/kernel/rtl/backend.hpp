@@ -86,11 +86,8 @@ struct RunStatistics {
 
 namespace detail {
 
-/// Bits per weight field in a lane type's memory word.
-constexpr int field_bits(LaneType t) {
-  constexpr int bits[] = {4, 7, 4, 8};
-  return bits[static_cast<std::size_t>(t)];
-}
+static_assert(FixedPointMultiplier::max_shift < (1 << requantize_shift_bits),
+              "every Requantize shift fits the engine's param_wr_shift port");
 
 /// 3 bits {on, shift[1:0]} for an SP2 term (0 or a power of two up to 8).
 constexpr std::uint32_t sp2_term_field(int term) {
@@ -149,9 +146,13 @@ constexpr bool mix_runs_on(const EngineParams& p) {
 template <EngineParams Params>
 class RtlBackend {
   static_assert(Params.act_bits == 4 || Params.act_bits == 8, "rmsmp::rtl::RtlBackend: act_bits must be 4 or 8");
-  static_assert(Params.k_par >= 1 && Params.k_par <= 8, "rmsmp::rtl::RtlBackend: k_par must be 1..8");
-  static_assert(Params.acc_bits >= 16 && Params.acc_bits <= 32, "rmsmp::rtl::RtlBackend: acc_bits must be 16..32");
+  static_assert(Params.k_par >= 1 && Params.k_par <= max_k_par, "rmsmp::rtl::RtlBackend: k_par must be 1..8");
+  static_assert(Params.acc_bits >= min_acc_bits && Params.acc_bits <= max_acc_bits,
+                "rmsmp::rtl::RtlBackend: acc_bits must be 16..32");
   static_assert(Params.total_lanes() >= 1, "rmsmp::rtl::RtlBackend: the engine needs at least one lane");
+  static_assert(Params.lanes[0] <= max_lanes_per_type && Params.lanes[1] <= max_lanes_per_type &&
+                    Params.lanes[2] <= max_lanes_per_type && Params.lanes[3] <= max_lanes_per_type,
+                "rmsmp::rtl::RtlBackend: at most 255 lanes per lane type");
 
  public:
   static constexpr std::string_view name = "rtl";
@@ -412,7 +413,7 @@ class RtlBackend {
     std::uint32_t first_lane = 0;
     for (std::size_t t = 0; t < lane_type_count; ++t) {
       const int lanes = Params.lanes[t];
-      const int bits = detail::field_bits(static_cast<LaneType>(t));
+      const int bits = weight_field_bits(static_cast<LaneType>(t));
       for (std::size_t r = 0; r < rows[t].size(); ++r) {
         const detail::RowSlot& slot = rows[t][r];
         const RowGroup& group = weights.group(slot.group);
