@@ -11,7 +11,7 @@ foreach(_var YOSYS RTL_DIR WORK_DIR)
 endforeach()
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-set(_all rmsmp_memory rmsmp_term_pot rmsmp_term_sp2 rmsmp_term_fixed rmsmp_lane_accumulator rmsmp_lane
+set(_all rmsmp_pkg rmsmp_memory rmsmp_term_pot rmsmp_term_sp2 rmsmp_term_fixed rmsmp_lane_accumulator rmsmp_lane
          rmsmp_activation_buffer rmsmp_result_queue rmsmp_output_pipeline rmsmp_engine)
 set(_sources "")
 foreach(_m IN LISTS _all)

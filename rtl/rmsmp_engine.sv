@@ -10,6 +10,8 @@
 //      index within the column, which also addresses its row parameters.
 // The buffer has two banks, so the next column loads while this one computes. Weights, row
 // parameters and configuration are written through simple write ports while the engine is idle.
+// The interface the host relies on (lane kinds, field widths, configuration registers, output
+// modes) is in rmsmp_pkg.
 module rmsmp_engine #(
   parameter int POT_LANES = 4,
   parameter int SP2_LANES = 2,
@@ -30,22 +32,22 @@ module rmsmp_engine #(
   input  logic                      clk,
   input  logic                      rst,        // synchronous, control flops only
 
-  // Configuration registers (see CFG_* below).
+  // Configuration registers (rmsmp_pkg::CFG_*).
   input  logic                      cfg_wr_en,
-  input  logic [3:0]                cfg_wr_addr,
+  input  logic [rmsmp_pkg::CFG_ADDR_W-1:0] cfg_wr_addr,
   input  logic [31:0]               cfg_wr_data,
   // Weight memories: lane ids are PoT lanes first, then SP2, Fixed-4, Fixed-8. A word is
-  // K_PAR fields packed from bit 0 up (4 bits PoT and Fixed-4, 7 bits SP2, 8 bits Fixed-8).
+  // K_PAR fields packed from bit 0 up (rmsmp_pkg::FIELD_BITS_*).
   input  logic                      weight_wr_en,
   input  logic [LANE_ID_W-1:0]      weight_wr_lane,
   input  logic [W_ADDR_W-1:0]       weight_wr_addr,
-  input  logic [K_PAR*8-1:0]        weight_wr_data,
+  input  logic [K_PAR*rmsmp_pkg::FIELD_BITS_MAX-1:0] weight_wr_data,
   // Row parameters, by output index.
   input  logic                      param_wr_en,
   input  logic [INDEX_W-1:0]        param_wr_addr,
   input  logic [31:0]               param_wr_bias,
   input  logic [31:0]               param_wr_multiplier,
-  input  logic [5:0]                param_wr_shift,
+  input  logic [rmsmp_pkg::PARAM_SHIFT_W-1:0] param_wr_shift,
 
   // Activations: K_PAR codes per beat, ceil(K / K_PAR) beats per column, tlast on the last.
   input  logic                      s_axis_act_tvalid,
@@ -63,23 +65,16 @@ module rmsmp_engine #(
   output logic                      idle,
   output logic                      error_tlast         // sticky: tlast disagreed with CFG_BEATS
 );
-  localparam logic [3:0] CFG_BEATS = 4'd0;       // beats per column, 1..ACT_DEPTH
-  localparam logic [3:0] CFG_ROWS = 4'd1;        // 1..4: rows of PoT, SP2, Fixed-4, Fixed-8
-  localparam logic [3:0] CFG_ACT_ZERO = 4'd5;    // activation zero point
-  localparam logic [3:0] CFG_ACT_SIGNED = 4'd6;  // 1: int8 activation codes
-  localparam logic [3:0] CFG_OUT_ZERO = 4'd7;    // Requantize output zero point
-  localparam logic [3:0] CFG_CLAMP_LO = 4'd8;
-  localparam logic [3:0] CFG_CLAMP_HI = 4'd9;
-  localparam logic [3:0] CFG_OUT_MODE = 4'd10;   // 0 int32, 1 int8, 2 uint8
-
-  localparam int TYPES = 4;
+  localparam int TYPES = rmsmp_pkg::LANE_KINDS;
+  localparam int TYPE_W = $clog2(TYPES);
+  localparam int CFG_ADDR_W = rmsmp_pkg::CFG_ADDR_W;
   // Lanes of lane type t, and the id of its first lane (functions: Yosys 0.23 has no
   // unpacked-array parameters).
   function automatic int type_lanes(input int t);
     case (t)
-      0: type_lanes = POT_LANES;
-      1: type_lanes = SP2_LANES;
-      2: type_lanes = FIX4_LANES;
+      rmsmp_pkg::LANE_POT: type_lanes = POT_LANES;
+      rmsmp_pkg::LANE_SP2: type_lanes = SP2_LANES;
+      rmsmp_pkg::LANE_FIX4: type_lanes = FIX4_LANES;
       default: type_lanes = FIX8_LANES;
     endcase
   endfunction
@@ -95,18 +90,19 @@ module rmsmp_engine #(
   endfunction
   localparam int A_W = ACT_BITS + 1;
   localparam int ROW_W = 17;
-  localparam int COUNT_W = 8;  // lanes of one type in a pass: up to 255
+  localparam int COUNT_W = $clog2(rmsmp_pkg::LANES_PER_KIND_MAX + 1);  // lanes of one type in a pass
 
   if (ACT_BITS != 4 && ACT_BITS != 8) begin : g_bad_act_bits
     $error("rmsmp_engine: ACT_BITS must be 4 or 8");
   end
-  if (ACC_BITS < 16 || ACC_BITS > 32) begin : g_bad_acc_bits
+  if (ACC_BITS < rmsmp_pkg::ACC_BITS_MIN || ACC_BITS > rmsmp_pkg::ACC_BITS_MAX) begin : g_bad_acc_bits
     $error("rmsmp_engine: ACC_BITS must be 16..32 (the output pipeline is int32)");
   end
-  if (LANES < 1 || POT_LANES > 255 || SP2_LANES > 255 || FIX4_LANES > 255 || FIX8_LANES > 255) begin : g_bad_lanes
+  if (LANES < 1 || POT_LANES > rmsmp_pkg::LANES_PER_KIND_MAX || SP2_LANES > rmsmp_pkg::LANES_PER_KIND_MAX ||
+      FIX4_LANES > rmsmp_pkg::LANES_PER_KIND_MAX || FIX8_LANES > rmsmp_pkg::LANES_PER_KIND_MAX) begin : g_bad_lanes
     $error("rmsmp_engine: need 1 to 255 lanes per type and at least one lane");
   end
-  if (K_PAR < 1 || K_PAR > 8) begin : g_bad_k_par
+  if (K_PAR < 1 || K_PAR > rmsmp_pkg::K_PAR_MAX) begin : g_bad_k_par
     $error("rmsmp_engine: K_PAR must be 1..8");
   end
 
@@ -116,20 +112,21 @@ module rmsmp_engine #(
   logic [ACT_BITS+1:0] act_zero_point;
   logic                act_signed;
   logic [31:0]         out_zero_point, clamp_lo, clamp_hi;
-  logic [1:0]          out_mode;
+  logic [rmsmp_pkg::OUT_MODE_W-1:0] out_mode;
 
   always_ff @(posedge clk)
     if (cfg_wr_en)
       case (cfg_wr_addr)
-        CFG_BEATS: beats <= cfg_wr_data[A_ADDR_W:0];
-        CFG_ROWS, CFG_ROWS + 4'd1, CFG_ROWS + 4'd2, CFG_ROWS + 4'd3:
-          rows[(2'(cfg_wr_addr - CFG_ROWS))*ROW_W +: ROW_W] <= cfg_wr_data[ROW_W-1:0];
-        CFG_ACT_ZERO: act_zero_point <= cfg_wr_data[ACT_BITS+1:0];
-        CFG_ACT_SIGNED: act_signed <= cfg_wr_data[0];
-        CFG_OUT_ZERO: out_zero_point <= cfg_wr_data;
-        CFG_CLAMP_LO: clamp_lo <= cfg_wr_data;
-        CFG_CLAMP_HI: clamp_hi <= cfg_wr_data;
-        CFG_OUT_MODE: out_mode <= cfg_wr_data[1:0];
+        rmsmp_pkg::CFG_BEATS: beats <= cfg_wr_data[A_ADDR_W:0];
+        rmsmp_pkg::CFG_ROWS + CFG_ADDR_W'(rmsmp_pkg::LANE_POT), rmsmp_pkg::CFG_ROWS + CFG_ADDR_W'(rmsmp_pkg::LANE_SP2),
+        rmsmp_pkg::CFG_ROWS + CFG_ADDR_W'(rmsmp_pkg::LANE_FIX4), rmsmp_pkg::CFG_ROWS + CFG_ADDR_W'(rmsmp_pkg::LANE_FIX8):
+          rows[(TYPE_W'(cfg_wr_addr - rmsmp_pkg::CFG_ROWS))*ROW_W +: ROW_W] <= cfg_wr_data[ROW_W-1:0];
+        rmsmp_pkg::CFG_ACT_ZERO: act_zero_point <= cfg_wr_data[ACT_BITS+1:0];
+        rmsmp_pkg::CFG_ACT_SIGNED: act_signed <= cfg_wr_data[0];
+        rmsmp_pkg::CFG_OUT_ZERO: out_zero_point <= cfg_wr_data;
+        rmsmp_pkg::CFG_CLAMP_LO: clamp_lo <= cfg_wr_data;
+        rmsmp_pkg::CFG_CLAMP_HI: clamp_hi <= cfg_wr_data;
+        rmsmp_pkg::CFG_OUT_MODE: out_mode <= cfg_wr_data[rmsmp_pkg::OUT_MODE_W-1:0];
         default: ;
       endcase
 
@@ -248,7 +245,9 @@ module rmsmp_engine #(
 
   for (genvar l = 0; l < LANES; l++) begin : g_lane
     localparam int KIND = lane_type(l);
-    localparam int FIELD_BITS = KIND == 1 ? 7 : KIND == 3 ? 8 : 4;
+    localparam int FIELD_BITS = KIND == rmsmp_pkg::LANE_POT ? rmsmp_pkg::FIELD_BITS_POT :
+                                KIND == rmsmp_pkg::LANE_SP2 ? rmsmp_pkg::FIELD_BITS_SP2 :
+                                KIND == rmsmp_pkg::LANE_FIX4 ? rmsmp_pkg::FIELD_BITS_FIX4 : rmsmp_pkg::FIELD_BITS_FIX8;
     logic [ACC_BITS-1:0] acc;
     rmsmp_lane #(.KIND(KIND), .K_PAR(K_PAR), .A_W(A_W), .ACC_BITS(ACC_BITS), .DEPTH(WEIGHT_DEPTH)) lane (
       .clk, .wr_en(weight_wr_select[l]), .wr_addr(weight_wr_addr),

@@ -12,7 +12,9 @@
 // when the output register is empty or being taken (in_ready = advance).
 module rmsmp_output_pipeline #(
   parameter int INDEX_W = 10,
-  localparam int DEPTH = 1 << INDEX_W
+  localparam int DEPTH = 1 << INDEX_W,
+  localparam int SHIFT_W = rmsmp_pkg::PARAM_SHIFT_W,
+  localparam int PARAMS_W = 32 + 32 + SHIFT_W  // bias, multiplier, shift
 ) (
   input  logic               clk,
   input  logic               rst,
@@ -21,12 +23,12 @@ module rmsmp_output_pipeline #(
   input  logic [INDEX_W-1:0] param_wr_addr,
   input  logic [31:0]        param_wr_bias,
   input  logic [31:0]        param_wr_multiplier,  // < 2^31
-  input  logic [5:0]         param_wr_shift,       // 0..62
+  input  logic [SHIFT_W-1:0] param_wr_shift,       // 0..62
   // layer constants
   input  logic [31:0]        out_zero_point,
   input  logic [31:0]        clamp_lo,
   input  logic [31:0]        clamp_hi,
-  input  logic [1:0]         out_mode,             // 0 int32, 1 int8, 2 uint8
+  input  logic [rmsmp_pkg::OUT_MODE_W-1:0] out_mode,  // rmsmp_pkg::OUT_MODE_*
   // accumulators in
   input  logic               in_valid,
   output logic               in_ready,
@@ -41,9 +43,6 @@ module rmsmp_output_pipeline #(
   output logic               out_last,
   output logic               busy
 );
-  localparam logic [1:0] MODE_INT8 = 2'd1;
-  localparam logic [1:0] MODE_UINT8 = 2'd2;
-
   logic advance;
   assign advance = !out_valid || out_ready;
   assign in_ready = advance;
@@ -57,11 +56,11 @@ module rmsmp_output_pipeline #(
   assign busy = v0 || v1 || v2 || v3 || out_valid;
 
   // Stage 0: the accumulator, and its row's parameters from memory.
-  logic [69:0]        params0;
+  logic [PARAMS_W-1:0] params0;
   logic [31:0]        acc0;
   logic [INDEX_W-1:0] index0;
   logic               last0;
-  rmsmp_memory #(.WIDTH(70), .DEPTH(DEPTH)) parameter_memory (
+  rmsmp_memory #(.WIDTH(PARAMS_W), .DEPTH(DEPTH)) parameter_memory (
     .clk, .wr_en(param_wr_en), .wr_addr(param_wr_addr),
     .wr_data({param_wr_bias, param_wr_multiplier, param_wr_shift}),
     .rd_en(advance), .rd_addr(in_index), .rd_data(params0));
@@ -69,13 +68,13 @@ module rmsmp_output_pipeline #(
   // Stage 1: bias. The contract's overflow bound keeps acc + bias inside int32.
   logic signed [31:0] t1;
   logic [31:0]        multiplier1;
-  logic [5:0]         shift1;
+  logic [SHIFT_W-1:0] shift1;
   logic [INDEX_W-1:0] index1;
   logic               last1;
 
   // Stage 2: the 32 x 31-bit product; |t| < 2^31 and multiplier < 2^31 keep it below 2^62.
   logic signed [63:0] product2;
-  logic [5:0]         shift2;
+  logic [SHIFT_W-1:0] shift2;
   logic [INDEX_W-1:0] index2;
   logic               last2;
 
@@ -86,7 +85,7 @@ module rmsmp_output_pipeline #(
 
   logic signed [63:0] rounding, shifted, with_zero_point;
   always_comb begin
-    rounding = shift2 == 6'd0 ? 64'sd0 : 64'sd1 <<< (shift2 - 6'd1);
+    rounding = shift2 == '0 ? 64'sd0 : 64'sd1 <<< (shift2 - SHIFT_W'(1));
     shifted = (product2 + rounding) >>> shift2;
     with_zero_point = shifted + 64'($signed(out_zero_point));
   end
@@ -97,10 +96,10 @@ module rmsmp_output_pipeline #(
     clamped = u3;
     if (clamped < $signed(clamp_lo)) clamped = $signed(clamp_lo);
     if (clamped > $signed(clamp_hi)) clamped = $signed(clamp_hi);
-    if (out_mode == MODE_INT8) begin
+    if (out_mode == rmsmp_pkg::OUT_MODE_INT8) begin
       if (clamped < -32'sd128) clamped = -32'sd128;
       if (clamped > 32'sd127) clamped = 32'sd127;
-    end else if (out_mode == MODE_UINT8) begin
+    end else if (out_mode == rmsmp_pkg::OUT_MODE_UINT8) begin
       if (clamped < 32'sd0) clamped = 32'sd0;
       if (clamped > 32'sd255) clamped = 32'sd255;
     end
@@ -112,9 +111,9 @@ module rmsmp_output_pipeline #(
       index0 <= in_index;
       last0 <= in_last;
 
-      t1 <= $signed(acc0) + $signed(params0[69:38]);
-      multiplier1 <= params0[37:6];
-      shift1 <= params0[5:0];
+      t1 <= $signed(acc0) + $signed(params0[SHIFT_W + 32 +: 32]);
+      multiplier1 <= params0[SHIFT_W +: 32];
+      shift1 <= params0[SHIFT_W-1:0];
       index1 <= index0;
       last1 <= last0;
 

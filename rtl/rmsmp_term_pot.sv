@@ -7,7 +7,7 @@ module rmsmp_term_pot #(
   parameter int A_W = 9,
   parameter int TERM_W = 17
 ) (
-  input  logic [3:0]        field,
+  input  logic [rmsmp_pkg::FIELD_BITS_POT-1:0] field,  // {sign, index[2:0]}
   input  logic [A_W-1:0]    act,     // signed
   output logic [TERM_W-1:0] term     // signed
 );

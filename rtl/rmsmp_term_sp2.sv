@@ -7,7 +7,7 @@ module rmsmp_term_sp2 #(
   parameter int A_W = 9,
   parameter int TERM_W = 17
 ) (
-  input  logic [6:0]        field,
+  input  logic [rmsmp_pkg::FIELD_BITS_SP2-1:0] field,  // {sign, a_on, a[1:0], b_on, b[1:0]}
   input  logic [A_W-1:0]    act,     // signed
   output logic [TERM_W-1:0] term     // signed
 );

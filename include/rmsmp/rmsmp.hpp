@@ -42,6 +42,7 @@
 
 #include "rmsmp/kernel/rtl/engine.hpp"
 #include "rmsmp/kernel/rtl/cycle_model.hpp"
+#include "rmsmp/kernel/rtl/run_statistics.hpp"
 #include "rmsmp/kernel/rtl/backend.hpp"
 
 #include "rmsmp/layers/window.hpp"

@@ -42,7 +42,7 @@ TEST_CASE("every code of every scheme is stored so that its lane computes the co
     for (int code = 0; code < book.code_count; ++code) {
       const std::uint32_t field = rtl::detail::lane_field(id, static_cast<std::uint8_t>(code));
       INFO(display_name(id) << " code " << code << " field " << field);
-      REQUIRE(field < (1u << rtl::detail::field_bits(type)));
+      REQUIRE(field < (1u << rtl::weight_field_bits(type)));
       REQUIRE(lane_level(type, field) == book.level[static_cast<std::size_t>(code)]);
     }
   }

@@ -1,6 +1,11 @@
 // rmsmp/kernel/rtl/engine.hpp — what the RTL engine (rtl/rmsmp_engine.sv) is built with,
 // which lane type runs each scheme, and the port-level simulator interface.
 //
+// The hardware/software interface (lane types, weight field widths, parameter limits,
+// configuration registers, output modes, port widths) is defined once in SystemVerilog, in
+// rtl/rmsmp_pkg.sv; the constants here mirror it, and the cosim test rtl_interface fails when
+// the two disagree.
+//
 // The Verilated model is generated code that exists only in builds with RMSMP_BUILD_RTL, so
 // this header library never includes it: the build provides a Simulator implementation (see
 // rtl/CMakeLists.txt, target rmsmp::rtl_engines) and RtlBackend drives it through this
@@ -16,9 +21,29 @@
 
 namespace rmsmp::rtl {
 
-/// The lane types of the engine, in the order the hardware numbers lanes and emits results.
+/// The lane types of the engine, in the order the hardware numbers lanes and emits results
+/// (rmsmp_pkg::LANE_*).
 enum class LaneType : std::uint8_t { pot, sp2, fixed4, fixed8 };
 inline constexpr std::size_t lane_type_count = 4;
+
+/// Bits per weight field in a lane type's memory word (rmsmp_pkg::FIELD_BITS_*).
+constexpr int weight_field_bits(LaneType t) {
+  constexpr int bits[] = {4, 7, 4, 8};
+  return bits[static_cast<std::size_t>(t)];
+}
+/// The weight write port carries K_PAR fields of this width (narrower lane types ignore the top bits).
+inline constexpr int max_weight_field_bits = 8;
+
+/// Limits of the engine's parameters that the hardware checks at elaboration (rmsmp_pkg).
+inline constexpr int max_k_par = 8;
+inline constexpr int min_acc_bits = 16;
+inline constexpr int max_acc_bits = 32;
+inline constexpr int max_lanes_per_type = 255;
+
+/// Port widths: the configuration address, the output mode and Requantize's shift.
+inline constexpr int config_address_bits = 4;
+inline constexpr int output_mode_bits = 2;
+inline constexpr int requantize_shift_bits = 6;
 
 /// The lane type that runs a scheme: PoT-b on shift lanes, SP2-b on shift-add lanes, Fixed-2..4
 /// on 4-bit multiplier lanes, Fixed-5..8 on 8-bit multiplier lanes.
@@ -65,7 +90,7 @@ inline std::string describe(const EngineParams& p) {
          std::to_string(p.act_bits) + "-bit activations, " + std::to_string(p.acc_bits) + "-bit accumulators";
 }
 
-/// Configuration register addresses (rmsmp_engine.sv, CFG_*).
+/// Configuration register addresses (rmsmp_pkg::CFG_*).
 enum class ConfigRegister : std::uint8_t {
   beats = 0,
   rows_pot = 1,  // rows_pot + LaneType
@@ -77,11 +102,21 @@ enum class ConfigRegister : std::uint8_t {
   out_mode = 10,
 };
 
-/// Output mode register values.
+/// Output mode register values (rmsmp_pkg::OUT_MODE_*).
 enum class OutputMode : std::uint32_t { int32 = 0, int8 = 1, uint8 = 2 };
+
+static_assert(static_cast<int>(ConfigRegister::out_mode) < (1 << config_address_bits) &&
+                  static_cast<int>(ConfigRegister::rows_pot) + static_cast<int>(lane_type_count) - 1 <
+                      (1 << config_address_bits),
+              "every configuration register has an address on cfg_wr_addr");
+static_assert(static_cast<int>(OutputMode::uint8) < (1 << output_mode_bits), "every output mode fits its register");
+
+static_assert(max_k_par * max_weight_field_bits <= 64 && max_k_par * 8 <= 64,
+              "a weight word and an activation beat fit PortInputs::weight_wr_data and act_data");
 
 /// The engine's input ports during one clock cycle.
 struct PortInputs {
+
   bool cfg_wr_en = false;
   std::uint8_t cfg_wr_addr = 0;
   std::uint32_t cfg_wr_data = 0;
