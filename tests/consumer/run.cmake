@@ -8,8 +8,13 @@
 #   GENERATOR         CMake generator for the consumer (default: CMake's default)
 #   CXX_COMPILER      C++ compiler (default: c++)
 #   CONFIG            build type for the consumer (default: Release)
+#   CLI_INSTALLED     1 when the build tree installs the rmsmp tool (examples built with zlib,
+#                     install rules on), else 0; required in package mode
+#   RMSMP_VERSION     package mode, required: the version `rmsmp --version` must print
+#   INSTALL_BINDIR    where under the prefix the tool is installed (default: bin)
 #
-#   package       cmake --install into WORK_DIR/prefix, find_package(rmsmp 0.1)
+#   package       cmake --install into WORK_DIR/prefix, find_package(rmsmp 0.1); with
+#                 CLI_INSTALLED, <prefix>/bin/rmsmp --version must name RMSMP_VERSION
 #   subdirectory  add_subdirectory(RMSMP_SOURCE_DIR): rmsmp must not build its
 #                 own tests/bench/examples there
 #   pkgconfig     cmake --install, then compile main.cpp with
@@ -29,6 +34,9 @@ if(NOT CXX_COMPILER)
 endif()
 if(NOT CONFIG)
   set(CONFIG Release)
+endif()
+if(NOT INSTALL_BINDIR)
+  set(INSTALL_BINDIR bin)
 endif()
 set(_generator_args "")
 if(GENERATOR)
@@ -68,6 +76,12 @@ endfunction()
 set(_installed FALSE)
 macro(install_rmsmp)
   if(NOT _installed)
+    # The install copies the built tool: build it first (a no-op after a full build), so that
+    # `ctest -R consumer` works on a tree where only some targets were built.
+    if(CLI_INSTALLED)
+      run("build the rmsmp tool"
+        COMMAND "${CMAKE_COMMAND}" --build "${RMSMP_BINARY_DIR}" --target rmsmp_cli --config "${CONFIG}")
+    endif()
     run("install rmsmp"
       COMMAND "${CMAKE_COMMAND}" --install "${RMSMP_BINARY_DIR}" --prefix "${PREFIX}"
               --config "${CONFIG}")
@@ -88,7 +102,28 @@ endmacro()
 foreach(_mode IN LISTS MODES)
   set(_build "${WORK_DIR}/build-${_mode}")
   if(_mode STREQUAL "package")
+    # Required rather than defaulted: a test registration that forgot them would otherwise
+    # skip the installed tool's check without a word.
+    foreach(_var CLI_INSTALLED RMSMP_VERSION)
+      if(NOT DEFINED ${_var} OR "${${_var}}" STREQUAL "")
+        message(FATAL_ERROR "run.cmake: package mode needs -D${_var}=...")
+      endif()
+    endforeach()
     install_rmsmp()
+    if(CLI_INSTALLED)
+      run("package: installed rmsmp --version"
+        COMMAND "${PREFIX}/${INSTALL_BINDIR}/rmsmp" --version OUTPUT_VAR _version_out)
+      string(REGEX REPLACE "\\." "\\\\." _version_regex "${RMSMP_VERSION}")
+      if(NOT _version_out MATCHES "^rmsmp ${_version_regex}\n")
+        message(FATAL_ERROR
+          "[consumer] package: <prefix>/${INSTALL_BINDIR}/rmsmp --version does not start with 'rmsmp ${RMSMP_VERSION}'\n"
+          "--- output ---\n${_version_out}")
+      endif()
+      message(STATUS "[consumer] package: installed tool says ${_version_out}")
+    else()
+      message(STATUS "[consumer] package: this build installs no rmsmp tool (examples off, no zlib, "
+                     "or RMSMP_INSTALL off): its check is not run")
+    endif()
     run("package: configure"
       COMMAND "${CMAKE_COMMAND}" -S "${CONSUMER_SOURCE_DIR}" -B "${_build}" ${_generator_args}
               "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_BUILD_TYPE=${CONFIG}"

@@ -1,16 +1,21 @@
 // The rmsmp command-line tool, run as a program: quantize -> info -> eval -> run on a small
-// saved model and .npy data (results checked against the library run in this process), help
-// for every command, and a clean non-zero exit for every bad argument or file.
+// saved model and .npy data (results checked against the library run in this process), the
+// --json reports, --version, the --threads default and the progress lines written when stderr
+// is not a terminal, help for every command, and a clean non-zero exit for every bad argument
+// or file.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "model_test_support.hpp"
@@ -20,7 +25,7 @@
 #include "rmsmp/rmsmp.hpp"
 
 #ifndef RMSMP_CLI
-// examples/CMakeLists.txt defines RMSMP_CLI when it builds the tool (examples on, zlib found).
+// examples/cli/CMakeLists.txt defines RMSMP_CLI when it builds the tool (examples on, zlib found).
 TEST_CASE("the rmsmp tool is not part of this build", "[cli]") { WARN("rmsmp_cli not built: the CLI tests are skipped"); }
 #else
 
@@ -36,22 +41,49 @@ fs::path scratch_path(const std::string& name) {
 
 struct Result {
   int status = -1;
-  std::string output;  ///< stdout and stderr
+  std::string out;     ///< stdout
+  std::string err;     ///< stderr
+  std::string output;  ///< stdout, then stderr
 };
 
+std::string read_and_remove(const fs::path& path) {
+  std::stringstream text;
+  {
+    std::ifstream in(path);
+    text << in.rdbuf();
+  }
+  fs::remove(path);
+  return text.str();
+}
+
+/// Runs the tool with stdout and stderr in files: neither is a terminal, as in CI or a pipe.
 Result run_cli(const std::string& args) {
-  const fs::path out = scratch_path("rmsmp_cli_test_output.txt");
-  const std::string command = std::string(RMSMP_CLI) + " " + args + " > " + out.string() + " 2>&1";
+  const fs::path out = scratch_path("rmsmp_cli_test_stdout.txt"), err = scratch_path("rmsmp_cli_test_stderr.txt");
+  const std::string command = std::string(RMSMP_CLI) + " " + args + " > " + out.string() + " 2> " + err.string();
   const int raw = std::system(command.c_str());
   Result r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(out);
-  std::stringstream text;
-  text << in.rdbuf();
-  r.output = text.str();
-  in.close();
-  fs::remove(out);
+  r.out = read_and_remove(out);
+  r.err = read_and_remove(err);
+  r.output = r.out + r.err;
   return r;
+}
+
+/// stdout as one JSON object, or a test failure that shows what the tool printed.
+nlohmann::json parse_json_output(const Result& r) {
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE(r.status == 0);
+  nlohmann::json j;
+  REQUIRE_NOTHROW(j = nlohmann::json::parse(r.out));
+  REQUIRE(j.is_object());
+  return j;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 /// A directory with a small float model (the test CNN) and uint8 images and labels.
@@ -171,6 +203,169 @@ TEST_CASE("every command explains itself with --help", "[cli]") {
   CHECK_THAT(top.output, Catch::Contains("quantize") && Catch::Contains("eval"));
 }
 
+TEST_CASE("rmsmp --version names the library version and the CPU kernels dispatch chooses from", "[cli]") {
+  const Result r = run_cli("--version");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
+  const std::vector<std::string> lines = lines_of(r.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == std::string("rmsmp ") + version_string);
+  // The second line lists exactly the kernels compiled in, and the one dispatch takes here.
+  std::string compiled;
+  for (cpu::ArchId arch : cpu::all_archs)
+    if (cpu::kernel_compiled(arch)) compiled += (compiled.empty() ? "" : ", ") + std::string(cpu::arch_name(arch));
+  CHECK(lines[1] == "cpu kernels: " + compiled + "; dispatch picks " + std::string(cpu::arch_name(cpu::best_available_arch())) +
+                        " on this machine");
+  const Result extra = run_cli("--version now");
+  CHECK(extra.status == 2);
+  CHECK_THAT(extra.err, Catch::Contains("--version takes no arguments"));
+}
+
+TEST_CASE("eval, run and info --json print one JSON object on stdout", "[cli]") {
+  const Workspace ws;
+  REQUIRE(run_cli("quantize " + ws.path("model") + " --mix pot4:60,fixed4:35,fixed8:5 --calib " + ws.path("images.npy") +
+                  " -o " + ws.path("m.rmsmp")).status == 0);
+  const QuantizedModel loaded = load_quantized_model(ws.path("m.rmsmp"));
+  const FloatModel fm = load_float_model(ws.path("model"));
+  const Eigen::MatrixXf x = preprocess_input(ws.raw, fm.input);
+  const std::vector<int> labels(ws.labels.begin(), ws.labels.end());
+  const std::string data = " --data " + ws.path("images.npy");
+
+  SECTION("info") {
+    const nlohmann::json j = parse_json_output(run_cli("info " + ws.path("m.rmsmp") + " --json"));
+    CHECK(j.at("command") == "info");
+    CHECK(j.at("row_mix") == "pot4:60,fixed4:35,fixed8:5");
+    CHECK(j.at("row_mix_name") == "PoT-4 60%, Fixed-4 35%, Fixed-8 5%");
+    CHECK(j.at("input").at("shape") == nlohmann::json({3, 12, 12}));
+    CHECK(j.at("input").at("quantized").at("bits") == loaded.input_params.bits);
+    REQUIRE(j.at("layers").size() == loaded.layers.size());
+    std::size_t weights = 0;
+    for (std::size_t i = 0; i < loaded.layers.size(); ++i) {
+      const nlohmann::json& layer = j.at("layers")[i];
+      const QuantizedModelLayer& l = loaded.layers[i];
+      INFO(layer.dump());
+      CHECK(layer.at("name") == l.name);
+      CHECK(layer.at("op") == std::string(layer_op_name(l.op)));
+      CHECK(layer.at("output_shape") == nlohmann::json({l.output_shape.channels, l.output_shape.height, l.output_shape.width}));
+      CHECK(layer.at("weights").is_null() == !l.gemm.has_value());
+      if (l.gemm) {
+        CHECK(layer.at("weights").at("rows") == l.gemm->weights.rows());
+        CHECK(layer.at("weights").at("cols") == l.gemm->weights.cols());
+        CHECK(layer.at("weights").at("rows_per_scheme").at("pot4") > 0);
+        CHECK(layer.at("float_output") == l.gemm->float_output());
+        weights += static_cast<std::size_t>(l.gemm->weights.rows() * l.gemm->weights.cols());
+      }
+    }
+    CHECK(j.at("weights") == weights);
+  }
+
+  SECTION("eval") {
+    const Evaluation e = evaluate(ModelExecutor<>(loaded), x, labels);
+    for (const char* backend : {"cpu", "reference"}) {
+      const nlohmann::json j = parse_json_output(
+          run_cli("eval " + ws.path("m.rmsmp") + data + " --labels " + ws.path("labels.npy") + " --json --backend " + backend));
+      INFO(j.dump());
+      CHECK(j.at("command") == "eval");
+      CHECK(j.at("backend") == backend);
+      CHECK(j.contains("cpu") == (std::string(backend) == "cpu"));
+      CHECK(j.at("samples") == e.samples);
+      CHECK(j.at("correct") == e.correct);
+      CHECK(j.at("accuracy").get<double>() == Approx(e.accuracy()));
+      CHECK(j.at("float_accuracy").is_number());
+      CHECK(j.at("layer_samples") == 40);
+      const std::vector<LayerError> errors = compare_layers(fm, ModelExecutor<>(loaded), x);
+      REQUIRE(j.at("layers").size() == errors.size());
+      for (std::size_t i = 0; i < errors.size(); ++i) {
+        CHECK(j.at("layers")[i].at("name") == errors[i].name);
+        CHECK(j.at("layers")[i].at("relative_rms_error").get<double>() == Approx(errors[i].relative()));
+      }
+    }
+    // Without the float comparison the fields are there, and null.
+    const nlohmann::json j = parse_json_output(
+        run_cli("eval " + ws.path("m.rmsmp") + data + " --labels " + ws.path("labels.npy") + " --json --no-layers"));
+    CHECK(j.at("layers").is_null());
+    CHECK(j.at("float_accuracy").is_null());
+  }
+
+  SECTION("run") {
+    const std::vector<int> expected = predicted_classes(run(loaded, x));
+    const nlohmann::json j = parse_json_output(run_cli("run " + ws.path("m.rmsmp") + data + " --json"));
+    CHECK(j.at("command") == "run");
+    CHECK(j.at("samples") == 40);
+    CHECK(j.at("outputs") == 10);
+    CHECK(j.at("output_file").is_null());
+    CHECK(j.at("predicted_classes").get<std::vector<int>>() == expected);
+    // With --output the file is written as without --json.
+    const nlohmann::json with_file =
+        parse_json_output(run_cli("run " + ws.path("m.rmsmp") + data + " --json --output " + ws.path("out.npy")));
+    CHECK(with_file.at("output_file") == ws.path("out.npy"));
+    CHECK(read_npy(ws.path("out.npy")).shape == std::vector<std::int64_t>{40, 10});
+  }
+}
+
+TEST_CASE("eval and run use one thread per hardware thread unless --threads says otherwise", "[cli]") {
+  const Workspace ws;
+  REQUIRE(run_cli("quantize " + ws.path("model") + " --mix fixed8:100 --calib " + ws.path("images.npy") + " -o " +
+                  ws.path("m.rmsmp")).status == 0);
+  const std::string eval = "eval " + ws.path("m.rmsmp") + " --data " + ws.path("images.npy") + " --labels " +
+                           ws.path("labels.npy") + " --no-layers --json";
+  const int hardware = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 256u));
+  const nlohmann::json by_default = parse_json_output(run_cli(eval));
+  CHECK(by_default.at("cpu").at("threads") == hardware);
+  CHECK(by_default.at("cpu").at("arch") == std::string(cpu::arch_name(cpu::best_available_arch())));
+  const nlohmann::json three = parse_json_output(run_cli(eval + " --threads 3"));
+  CHECK(three.at("cpu").at("threads") == 3);
+  CHECK(three.at("accuracy") == by_default.at("accuracy"));
+  CHECK_THAT(run_cli("eval --help").out, Catch::Contains("one per hardware thread, " + std::to_string(hardware) + " here"));
+}
+
+TEST_CASE("progress is plain lines on stderr when stderr is not a terminal", "[cli]") {
+  const Workspace ws;
+  const Result q = run_cli("quantize " + ws.path("model") + " --mix fixed8:100 --calib " + ws.path("images.npy") + " -o " +
+                           ws.path("m.rmsmp"));
+  INFO(q.output);
+  REQUIRE(q.status == 0);
+  CHECK_THAT(q.err, Catch::Contains("quantize: 100% (") && !Catch::Contains("\r"));
+  CHECK_THAT(q.out, !Catch::Contains("quantize: "));
+
+  // 40 samples in batches of 4: one line per tenth, on stderr only.
+  const std::string eval = "eval " + ws.path("m.rmsmp") + " --data " + ws.path("images.npy") + " --labels " +
+                           ws.path("labels.npy") + " --no-layers --batch 4";
+  const Result e = run_cli(eval);
+  INFO(e.output);
+  REQUIRE(e.status == 0);
+  std::vector<std::string> expected;
+  for (int done = 4; done <= 40; done += 4) expected.push_back("eval: " + std::to_string(done * 100 / 40) + "% (" + std::to_string(done) + "/40)");
+  CHECK(lines_of(e.err) == expected);
+  CHECK_THAT(e.out, !Catch::Contains("eval: "));
+
+  // Batches of 3 do not end on tenths: still one line per tenth passed, the last at 100%.
+  const Result r = run_cli("run " + ws.path("m.rmsmp") + " --data " + ws.path("images.npy") + " --batch 3");
+  INFO(r.output);
+  const std::vector<std::string> run_lines = lines_of(r.err);
+  CHECK(run_lines.size() == 10);
+  REQUIRE_FALSE(run_lines.empty());
+  CHECK(run_lines.back() == "run: 100% (40/40)");
+
+  const Result quiet = run_cli(eval + " --quiet");
+  CHECK(quiet.status == 0);
+  CHECK(quiet.err.empty());
+
+  // On a terminal (util-linux `script` gives the tool one): the bar, redrawn in place. A
+  // machine without `script` or without pseudo-terminals cannot show it.
+  if (std::system("script -qec true /dev/null > /dev/null 2>&1") != 0) {
+    WARN("`script` cannot open a pseudo-terminal here: the terminal progress bar is not checked");
+    return;
+  }
+  const fs::path typescript = scratch_path("rmsmp_cli_test_terminal.txt");
+  const std::string on_terminal = "script -qec '" + std::string(RMSMP_CLI) + " " + eval + "' /dev/null > " + typescript.string();
+  REQUIRE(std::system(on_terminal.c_str()) == 0);
+  const std::string terminal = read_and_remove(typescript);
+  INFO(terminal);
+  CHECK_THAT(terminal, Catch::Contains("\reval       [###") && Catch::Contains("] 100% (40/40)") &&
+                           !Catch::Contains("eval: 10% (4/40)"));
+}
+
 TEST_CASE("bad arguments and files exit non-zero with a message", "[cli]") {
   const Workspace ws;
   const std::string model = ws.path("model"), images = ws.path("images.npy"), labels = ws.path("labels.npy");
@@ -185,6 +380,8 @@ TEST_CASE("bad arguments and files exit non-zero with a message", "[cli]") {
       {"frobnicate", 2, "unknown command"},
       {"info", 2, "missing <model.rmsmp>"},
       {"info a b", 2, "unexpected argument"},
+      {"info " + ws.path("m.rmsmp") + " --json=yes", 2, "takes no value"},
+      {"quantize " + model + " --mix fixed4:100 --calib " + images + " -o x --json", 2, "unknown option --json"},
       {"quantize " + model + " --calib " + images + " -o x", 2, "missing --mix"},
       {"quantize " + model + " --mix pot4:50,fixed4:40 --calib " + images + " -o x", 2, "100%"},
       {"quantize " + model + " --mix pot9:100 --calib " + images + " -o x", 2, "unknown scheme"},
@@ -266,6 +463,15 @@ TEST_CASE("the rtl backend runs the model on a Verilated engine or says why it c
   const Result sp2 = run_cli("run " + ws.path("sp2.rmsmp") + " --data " + images + " --backend rtl");
   CHECK(sp2.status == 1);
   CHECK_THAT(sp2.output, Catch::Contains("no RTL engine") && Catch::Contains("SP2-4 rows"));
+  // --json: the same statistics, taken before eval's float comparison runs the engine again.
+  const nlohmann::json j = parse_json_output(run_cli("eval " + ws.path("m8.rmsmp") + " --data " + images + " --labels " + labels +
+                                                     " --limit 8 --backend rtl --json"));
+  CHECK(j.at("backend") == "rtl");
+  CHECK(j.at("layers").is_array());
+  CHECK(j.at("rtl").at("gemm_calls") == 7);
+  CHECK(j.at("rtl").at("stall_cycles") == 0);
+  CHECK(j.at("rtl").at("streaming_cycles") == j.at("rtl").at("predicted_cycles"));
+  CHECK_THAT(j.at("rtl").at("engine").get<std::string>(), Catch::StartsWith("4 PoT / 3 SP2"));
   const Result threads = run_cli("eval " + ws.path("m8.rmsmp") + data + " --backend rtl --threads 2");
   CHECK(threads.status == 2);
   CHECK_THAT(threads.output, Catch::Contains("--threads applies to the cpu backend only"));
