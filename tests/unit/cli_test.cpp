@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -422,6 +423,32 @@ TEST_CASE("bad arguments and files exit non-zero with a message", "[cli]") {
   const Result r = run_cli("info " + ws.path("bad.rmsmp"));
   CHECK(r.status == 1);
   CHECK_THAT(r.output, Catch::Contains("corrupted"));
+}
+
+TEST_CASE("NaN or infinity in the images is an error, and nothing is written", "[cli]") {
+  const Workspace ws;
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    std::vector<float> pixels(ws.raw.data(), ws.raw.data() + ws.raw.size());
+    pixels[3 * 432 + 7] = bad;  // sample 3
+    write_npy(ws.path("bad_images.npy"), NdArray::from_values<float>({40, 3, 12, 12}, pixels));
+    const std::string out = ws.path("from_bad.rmsmp");
+    const Result q = run_cli("quantize " + ws.path("model") + " --mix fixed4:100 --calib " + ws.path("bad_images.npy") +
+                             " -o " + out);
+    INFO(q.output);
+    CHECK(q.status == 1);
+    CHECK_THAT(q.output, Catch::Contains("sample 3"));
+    CHECK_FALSE(fs::exists(out));
+
+    REQUIRE(run_cli("quantize " + ws.path("model") + " --mix fixed4:100 --calib " + ws.path("images.npy") + " -o " +
+                    ws.path("m.rmsmp"))
+                .status == 0);
+    const Result r = run_cli("run " + ws.path("m.rmsmp") + " --data " + ws.path("bad_images.npy") + " --output " +
+                             ws.path("out.npy"));
+    INFO(r.output);
+    CHECK(r.status == 1);
+    CHECK_THAT(r.output, Catch::Contains("sample 3"));
+    CHECK_FALSE(fs::exists(ws.path("out.npy")));
+  }
 }
 
 TEST_CASE("the rtl backend runs the model on a Verilated engine or says why it cannot", "[cli]") {
