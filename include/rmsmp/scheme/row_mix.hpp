@@ -172,15 +172,26 @@ class DynamicRowMix {
 /// command lines, file headers and logs carry.
 inline std::string to_string(const DynamicRowMix& mix) {
   std::string text;
-  for (const auto& e : mix.entries()) text += (text.empty() ? "" : ",") + token(e.scheme) + ":" + std::to_string(e.percent);
+  // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict on the chained + form.
+  for (const auto& e : mix.entries()) {
+    if (!text.empty()) text += ',';
+    text += token(e.scheme);
+    text += ':';
+    text += std::to_string(e.percent);
+  }
   return text;
 }
 
 /// The mix for people, e.g. "PoT-4 60%, Fixed-4 35%, Fixed-8 5%".
 inline std::string display_name(const DynamicRowMix& mix) {
   std::string text;
-  for (const auto& e : mix.entries())
-    text += (text.empty() ? "" : ", ") + display_name(e.scheme) + " " + std::to_string(e.percent) + "%";
+  for (const auto& e : mix.entries()) {
+    if (!text.empty()) text += ", ";
+    text += display_name(e.scheme);
+    text += ' ';
+    text += std::to_string(e.percent);
+    text += '%';
+  }
   return text;
 }
 
