@@ -93,6 +93,16 @@ TEST_CASE("rows with max |w| of 1e-31..1e-30 quantize to finite scales and outpu
       // The tiny rows keep their tiny magnitude: nothing rounds them up to a visible weight.
       const Eigen::MatrixXf w = q.layers[1].gemm->weights.dequantize();
       for (int r = 0; r < 15; ++r) REQUIRE(w.row(2 * r).cwiseAbs().maxCoeff() <= 2e-30f);
+      // And their bias survives: the integer bias times the row's accumulator unit is the real
+      // bias to within half a unit (the row's output is its bias).
+      const QuantizedGemm& g = *q.layers[1].gemm;
+      const std::vector<float> row_scales = g.weights.row_scales();
+      const double input_scale = q.input_params.scale;
+      for (int r = 0; r < 15; ++r) {
+        const auto row = static_cast<std::size_t>(2 * r);
+        const double unit = static_cast<double>(row_scales[row]) * input_scale;
+        REQUIRE(std::abs(g.bias[row] * unit - static_cast<double>(model.layers[1].bias.data[row])) <= 0.5 * unit + 1e-12);
+      }
     }
 }
 
