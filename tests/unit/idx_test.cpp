@@ -166,6 +166,19 @@ TEST_CASE("reads Debian's Fashion-MNIST files", "[idx]") {
   CHECK(std::equal(images.bytes.begin(), images.bytes.end(), plain.begin() + 16));
 }
 
+TEST_CASE("a shape whose non-zero dimensions overflow is refused even when it holds no element", "[idx]") {
+  // Found by the array_file fuzzer (tests/fuzz/corpus/array_file/crash-6128...): nine dimensions,
+  // one of them 0, so the file needs no data byte and passed the size check, but
+  // NdArray::element_count() multiplies from the left in int64 and overflowed before the 0.
+  CHECK_THROWS_WITH(parse(idx_file(0x08, {0xFFFFFFFFu, 0xFFFFFFFFu, 0}, {})),
+                    Catch::Contains("test.idx: the shape (4294967295, 4294967295, 0) is too large"));
+  CHECK_THROWS_WITH(parse_array_file(idx_file(0x0C, {0, 0xFFFFFFFFu, 0xFFFFFFFFu}, {}), "test.idx"),
+                    Catch::Contains("too large"));
+  const NdArray empty = parse(idx_file(0x08, {0xFFFFFFFFu, 0x7FFFFFFFu, 0}, {}));  // (2^32-1)(2^31-1) < 2^63: fits
+  CHECK(empty.element_count() == 0);
+  CHECK(empty.shape == std::vector<std::int64_t>{0xFFFFFFFF, 0x7FFFFFFF, 0});
+}
+
 TEST_CASE("damaged IDX files load or throw rmsmp::Error, never crash", "[idx][fuzz]") {
   const std::vector<std::uint8_t> plain = idx_file(0x08, {3, 9, 9}, pixels(3 * 81));
   const std::vector<std::uint8_t> labels = idx_file(0x0C, {5}, pixels(20));

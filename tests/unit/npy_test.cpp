@@ -206,12 +206,29 @@ TEST_CASE("malformed files are rejected with a message naming the problem", "[np
   rejects(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", 24),
           "absurdly large");
   rejects(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16)}", 24),
-          "too large (its byte count overflows)");
+          "too large (its element or byte count overflows)");
   rejects(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536)}", 24),
           "truncated: shape (65536, 65536) of float32 needs 17179869184 data bytes");
   std::string many = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
   for (int i = 0; i < 33; ++i) many += "1, ";
   rejects(npy_with_header(many + ")}", 4), "more than 32 dimensions");
+}
+
+TEST_CASE("a shape whose non-zero dimensions overflow is refused even when it holds no element", "[npy]") {
+  // The fuzzer found this in IDX files (tests/fuzz/corpus/array_file/crash-6128...); .npy shared
+  // the check. A zero dimension makes the count 0 whatever comes before it, so the byte count
+  // check passed, but NdArray::element_count() multiplies from the left in int64 and
+  // overflowed on (2^62, 3, 0) before it reached the 0.
+  const auto header = [](const std::string& shape) {
+    return "{'descr': '|u1', 'fortran_order': False, 'shape': " + shape + "}";
+  };
+  CHECK_THROWS_WITH(parse(npy_with_header(header("(4611686018427387904, 3, 0)"), 0)),
+                    Catch::Contains("test.npy: the shape (4611686018427387904, 3, 0) is too large"));
+  CHECK_THROWS_WITH(parse(npy_with_header(header("(0, 4611686018427387904, 3)"), 0)), Catch::Contains("too large"));
+  // Up to int64's range it is an empty array like any other.
+  const NdArray empty = parse(npy_with_header(header("(4611686018427387904, 0)"), 0));
+  CHECK(empty.element_count() == 0);
+  CHECK(empty.bytes.empty());
 }
 
 TEST_CASE("damaged .npy files load or throw rmsmp::Error, never crash", "[npy][fuzz]") {

@@ -21,7 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -117,16 +117,14 @@ inline NdArray parse_idx(std::span<const std::uint8_t> file, const std::string& 
   const std::size_t header = 4 + 4 * dims;
   if (file.size() < header) fail("truncated: the header of " + std::to_string(dims) + " dimensions does not fit");
   const std::uint64_t element_bytes = element_size(array.type);
-  std::uint64_t count = 1;
   for (std::size_t d = 0; d < dims; ++d) {
     const std::uint8_t* p = file.data() + 4 + 4 * d;
     const std::uint64_t dim = std::uint64_t{p[0]} << 24 | std::uint64_t{p[1]} << 16 | std::uint64_t{p[2]} << 8 | p[3];
     array.shape.push_back(static_cast<std::int64_t>(dim));
-    if (dim != 0 && count > (std::numeric_limits<std::uint64_t>::max() / element_bytes) / dim)
-      fail("the shape is too large (its byte count overflows)");
-    count *= dim;
   }
-  const std::uint64_t data_bytes = count * element_bytes;
+  const std::optional<std::uint64_t> count = detail::checked_element_count(array.shape, element_bytes);
+  if (!count) fail("the shape " + shape_string(array.shape) + " is too large (its element or byte count overflows)");
+  const std::uint64_t data_bytes = *count * element_bytes;
   const std::uint64_t available = file.size() - header;
   if (data_bytes != available)
     fail(data_bytes > available

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -69,7 +71,36 @@ namespace detail {
 template <class T>
 using same_width_unsigned = std::conditional_t<sizeof(T) == 1, std::uint8_t,
                                                std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
+
+/// The element count of a shape, or nullopt when a dimension is negative or the product of
+/// its non-zero dimensions times `element_bytes` exceeds int64: element_count() multiplies
+/// from the left in int64, so (2^62, 4, 0) holds no element and still overflows on the way,
+/// and the byte count must fit as well. Readers refuse such a shape before building an array.
+inline std::optional<std::uint64_t> checked_element_count(const std::vector<std::int64_t>& shape,
+                                                          std::uint64_t element_bytes) {
+  constexpr auto limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  std::uint64_t nonzero = element_bytes;
+  bool empty = false;
+  for (std::int64_t d : shape) {
+    if (d < 0) return std::nullopt;
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    const auto dim = static_cast<std::uint64_t>(d);
+    if (nonzero > limit / dim) return std::nullopt;
+    nonzero *= dim;
+  }
+  return empty ? 0 : nonzero / element_bytes;
+}
 }  // namespace detail
+
+/// "(2, 3)", "()" for a scalar: shapes in messages.
+inline std::string shape_string(const std::vector<std::int64_t>& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
 
 struct NdArray {
   ElementType type = ElementType::float32;
@@ -107,7 +138,9 @@ struct NdArray {
   static NdArray from_values(std::vector<std::int64_t> shape, const std::vector<T>& values) {
     NdArray a{element_type_of<T>(), std::move(shape), {}};
     for (std::int64_t d : a.shape) require(d >= 0, "array shape has a negative dimension");
-    require(a.element_count() == static_cast<std::int64_t>(values.size()),
+    const std::optional<std::uint64_t> count = detail::checked_element_count(a.shape, sizeof(T));
+    require(count.has_value(), [&] { return "array shape " + shape_string(a.shape) + " is too large"; });
+    require(*count == values.size(),
                     "array of " + std::to_string(values.size()) + " values does not fill its shape");
     a.bytes.resize(values.size() * sizeof(T));
     using Bits = detail::same_width_unsigned<T>;
@@ -118,12 +151,5 @@ struct NdArray {
     return a;
   }
 };
-
-/// "(2, 3)", "()" for a scalar: shapes in messages.
-inline std::string shape_string(const std::vector<std::int64_t>& shape) {
-  std::string s = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
 
 }  // namespace rmsmp

@@ -228,14 +228,9 @@ inline NdArray parse_npy(std::span<const std::uint8_t> file, const std::string& 
     fail("Fortran-order arrays are not supported; save a C-order array (np.ascontiguousarray)");
   array.shape = header.shape;
   const std::uint64_t element_bytes = element_size(array.type);
-  std::uint64_t count = 1;
-  for (std::int64_t d : array.shape) {
-    const auto dim = static_cast<std::uint64_t>(d);
-    if (dim != 0 && count > (std::numeric_limits<std::uint64_t>::max() / element_bytes) / dim)
-      fail("the shape " + shape_string(array.shape) + " is too large (its byte count overflows)");
-    count *= dim;
-  }
-  const std::uint64_t data_bytes = count * element_bytes;
+  const std::optional<std::uint64_t> count = detail::checked_element_count(array.shape, element_bytes);
+  if (!count) fail("the shape " + shape_string(array.shape) + " is too large (its element or byte count overflows)");
+  const std::uint64_t data_bytes = *count * element_bytes;
   if (data_bytes != in.remaining())
     fail(data_bytes > in.remaining()
              ? "truncated: shape " + shape_string(array.shape) + " of " + std::string(element_type_name(array.type)) +
