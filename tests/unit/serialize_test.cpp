@@ -2,9 +2,12 @@
 // container's checksum but describe invalid objects are still rejected.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
+#include <new>
 #include <random>
 #include <vector>
 
@@ -69,7 +72,48 @@ ByteWriter fixed4_payload(std::uint32_t rows, std::uint32_t cols, std::vector<st
   return w;
 }
 
+// The largest single allocation while watch_allocations is set. A reader that allocates by a
+// size field it has not bounded may well succeed on a big machine; the test below has to see
+// the request itself.
+std::atomic<bool> watch_allocations{false};
+std::atomic<std::size_t> largest_allocation{0};
+
+void note_allocation(std::size_t n) {
+  if (!watch_allocations.load(std::memory_order_relaxed)) return;
+  std::size_t seen = largest_allocation.load(std::memory_order_relaxed);
+  while (n > seen && !largest_allocation.compare_exchange_weak(seen, n, std::memory_order_relaxed)) {
+  }
+}
+
 }  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)  // GCC
+#define RMSMP_TEST_ASAN 1
+#elif defined(__has_feature)  // Clang
+#if __has_feature(address_sanitizer)
+#define RMSMP_TEST_ASAN 1
+#endif
+#endif
+#ifdef RMSMP_TEST_ASAN
+// AddressSanitizer owns operator new (a replacement here is bypassed by part of the program and
+// then frees what ASan allocated); it reports every allocation to a hook instead.
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*)(const volatile void*, std::size_t),
+                                                         void (*)(const volatile void*));
+namespace {
+const int allocation_hooks = __sanitizer_install_malloc_and_free_hooks(
+    [](const volatile void*, std::size_t n) { note_allocation(n); }, [](const volatile void*) {});
+}  // namespace
+#else
+// Not inlined: GCC would otherwise pair a new-expression with the free() inside and warn
+// (-Wmismatched-new-delete) about what is, with both replaced, a matching pair.
+[[gnu::noinline]] void* operator new(std::size_t n) {
+  note_allocation(n);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 TEST_CASE("scalar parameters round-trip exactly", "[serialize]") {
   ByteWriter w;
@@ -210,6 +254,26 @@ TEST_CASE("matrix payloads that describe no valid matrix are rejected", "[serial
   ByteWriter two_rows = fixed4_payload(2, 3, {1, 0}, {s, s}, {0x21, 0x03, 0x54, 0x06});
   ByteReader r(two_rows.bytes(), "m");
   CHECK_THROWS_AS(read_mixed_row_matrix<Mix60_35_5>(r), Error);
+}
+
+TEST_CASE("a matrix of 0 rows allocates nothing for its columns", "[serialize]") {
+  // Found by the serialize fuzzer (tests/fuzz/corpus/serialize/slow-unit-d8a1...): 16 bytes
+  // saying 0 rows of 1.7e9 columns passed the size check, as 0 rows need no bytes, and the
+  // reader then allocated a buffer of one row's codes, 1.7 GB, before reading any group.
+  const auto largest_allocation_reading = [](const ByteWriter& w, bool loads) {
+    ByteReader r(w.bytes(), "m");
+    largest_allocation = 0;
+    watch_allocations = true;
+    if (loads) CHECK(read_mixed_row_matrix(r).rows() == 0);
+    else CHECK_THROWS_AS(read_mixed_row_matrix(r), Error);
+    watch_allocations = false;
+    return largest_allocation.load();
+  };
+  constexpr std::uint32_t wide = 100'000'000;
+  ByteWriter truncated;  // the fuzzer's input, with fewer columns: 6 groups promised, none there
+  for (std::uint32_t v : {0u, wide, 6u}) truncated.write_u32(v);
+  CHECK(largest_allocation_reading(truncated, false) < (1u << 20));
+  CHECK(largest_allocation_reading(fixed4_payload(0, wide, {}, {}, {}), true) < (1u << 20));
 }
 
 TEST_CASE("damaged matrix payloads load or throw, never crash", "[serialize][fuzz]") {

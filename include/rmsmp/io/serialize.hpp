@@ -160,7 +160,6 @@ inline StoredMatrix read_stored_matrix(ByteReader& in) {
   m.codes.resize(rows, cols);
   std::vector<bool> seen(rows, false);
   std::uint64_t rows_seen = 0;
-  std::vector<std::uint8_t> row_codes(cols);
   for (std::uint32_t g = 0; g < group_count; ++g) {
     const SchemeId scheme = read_scheme_id(in);
     for (SchemeId earlier : m.group_order)
@@ -189,14 +188,16 @@ inline StoredMatrix read_stored_matrix(ByteReader& in) {
     }
     const std::size_t row_size = row_bytes(scheme.bits, cols);
     for (std::uint32_t r : original) {
+      // Unpacked straight into m.codes: a buffer of `cols` codes would be allocated before any
+      // row is read, and a matrix of 0 rows passes the size check above with any cols (a
+      // 16-byte payload asked for 1.7 GB that way).
       const std::span<const std::uint8_t> packed = in.read_bytes(row_size);
-      for (std::size_t k = 0; k < cols; ++k) row_codes[k] = unpack_code(scheme.bits, packed.data(), k);
       // The writer packs a zero high nibble after an odd column count; anything else there
       // is damage the checksum did not catch (or a hand-made file).
       if (codes_per_byte(scheme.bits) == 2 && cols % 2 == 1 && (packed.back() >> 4) != 0)
         in.fail("row " + std::to_string(r) + " has a non-zero padding nibble");
       for (std::size_t k = 0; k < cols; ++k)
-        m.codes(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k)) = row_codes[k];
+        m.codes(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(k)) = unpack_code(scheme.bits, packed.data(), k);
     }
   }
   if (rows_seen != rows)
