@@ -231,6 +231,9 @@ TEST_CASE("bad manifests are rejected naming the layer and field", "[float_model
   rejects(R"({"format": "rmsmp-float-model", "version": 1, "layers": []})", "\"input\" is missing");
   rejects(R"({"format": "rmsmp-float-model", "version": 1, "input": {"shape": [8, 8]}, "layers": []})",
           "must be [C, H, W] or [N]");
+  std::string huge_input = base;  // each side allowed, the product overflowed (see check_float_model's test)
+  huge_input.replace(huge_input.find("[1, 8, 8]"), 9, "[1073741824, 1073741824, 1073741824]");
+  rejects(huge_input, "model input: output shape [1073741824, 1073741824, 1073741824] is too large");
   rejects(R"({"format": "rmsmp-float-model", "version": 1, "input": {"shape": [1, 8, 8], "scale": 0}, "layers": [1]})",
           "\"scale\" must not be 0");
   rejects(R"({"format": "rmsmp-float-model", "version": 1, "input": {"shape": [1, 8, 8]}, "layers": []})",
@@ -309,6 +312,13 @@ TEST_CASE("check_float_model rejects models built in code", "[float_model_manife
   m = resnet_like();
   m.input.shape = {1, 28, 0};
   CHECK_THROWS_WITH(check_float_model(m), Catch::Contains("model input: output shape [1, 28, 0] is empty"));
+  // Each side within its own limit of 2^30: their product (2^90) overflowed int64 before it
+  // was compared (found reading the code the fuzzers reach; corpus regression_input_shape_overflow).
+  m.input.shape = {1 << 30, 1 << 30, 1 << 30};
+  CHECK_THROWS_WITH(check_float_model(m),
+                    Catch::Contains("model input: output shape [1073741824, 1073741824, 1073741824] is too large"));
+  m.input.shape = {1 << 30, 1 << 30, 1};
+  CHECK_THROWS_WITH(check_float_model(m), Catch::Contains("is too large"));
   m = resnet_like();
   m.layers.clear();
   CHECK_THROWS_WITH(check_float_model(m), Catch::Contains("no layers"));

@@ -145,8 +145,11 @@ inline void check_window(const FloatLayer& l, const std::string& where, bool is_
 
 inline TensorShape checked_shape(const WideShape& s, const std::string& where) {
   if (s.channels < 1 || s.height < 1 || s.width < 1) fail(where + ": output shape " + to_string(s) + " is empty");
+  // Each bound keeps the next product inside int64: three sides of 2^30 each pass one by one,
+  // and their product (2^90) would overflow before it could be compared.
   if (s.channels > max_activation_elements || s.height > max_activation_elements ||
-      s.width > max_activation_elements || s.size() > max_activation_elements)
+      s.width > max_activation_elements || s.channels * s.height > max_activation_elements ||
+      s.size() > max_activation_elements)
     fail(where + ": output shape " + to_string(s) + " is too large");
   return {static_cast<int>(s.channels), static_cast<int>(s.height), static_cast<int>(s.width)};
 }
