@@ -39,20 +39,42 @@ inline std::vector<OptionSpec> backend_options() {
   };
 }
 
-/// Calls f(executor) with the backend the options name.
-template <class F>
-void with_executor(const rmsmp::QuantizedModel& model, const Args& a, F&& f) {
-  using namespace rmsmp;
+/// The backend --backend and --threads name.
+struct BackendChoice {
+  enum class Kind { cpu, reference, rtl };
+  Kind kind = Kind::cpu;
+  int threads = 1;  ///< the cpu backend's
+};
+
+/// The options' backend, or a UsageError naming the bad option.
+inline BackendChoice backend_choice(const Args& a) {
+  BackendChoice choice;
   const std::string backend = a.get("--backend", "cpu");
   if (backend == "cpu") {
-    const int threads = a.has("--threads") ? static_cast<int>(parse_int("--threads", a.get("--threads"), 1, max_threads))
-                                           : default_thread_count();
-    f(ModelExecutor<CpuBackend<>>(model, CpuBackend<>(cpu::Threads{threads})));
-  } else if (backend == "reference") {
-    if (a.has("--threads")) throw UsageError("--threads applies to the cpu backend only");
+    choice.kind = BackendChoice::Kind::cpu;
+    choice.threads = a.has("--threads") ? static_cast<int>(parse_int("--threads", a.get("--threads"), 1, max_threads))
+                                        : default_thread_count();
+    return choice;
+  }
+  if (backend == "reference") choice.kind = BackendChoice::Kind::reference;
+  else if (backend == "rtl") choice.kind = BackendChoice::Kind::rtl;
+  else throw UsageError("--backend: unknown backend '" + backend + "' (cpu, reference or rtl)");
+  if (a.has("--threads")) throw UsageError("--threads applies to the cpu backend only");
+  return choice;
+}
+
+/// Calls f(executor) with the chosen backend.
+template <class F>
+void with_executor(const rmsmp::QuantizedModel& model, const BackendChoice& choice, F&& f) {
+  using namespace rmsmp;
+  switch (choice.kind) {
+  case BackendChoice::Kind::cpu:
+    f(ModelExecutor<CpuBackend<>>(model, CpuBackend<>(cpu::Threads{choice.threads})));
+    return;
+  case BackendChoice::Kind::reference:
     f(ModelExecutor<ReferenceBackend>(model));
-  } else if (backend == "rtl") {
-    if (a.has("--threads")) throw UsageError("--threads applies to the cpu backend only");
+    return;
+  case BackendChoice::Kind::rtl: {
 #ifdef RMSMP_CLI_WITH_RTL
     // Each engine takes one activation width (a8: 8-bit, b4: 4-bit) and has lanes for some
     // schemes: the first engine that runs the model is the one.
@@ -67,8 +89,7 @@ void with_executor(const rmsmp::QuantizedModel& model, const Args& a, F&& f) {
 #else
     fail("--backend rtl: this rmsmp was built without the RTL engines (configure with -DRMSMP_BUILD_RTL=ON; needs Verilator 5)");
 #endif
-  } else {
-    throw UsageError("--backend: unknown backend '" + backend + "' (cpu, reference or rtl)");
+  }
   }
 }
 

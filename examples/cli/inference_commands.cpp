@@ -47,22 +47,41 @@ FloatComparison compare_with_float(const FloatModel& fm, const Executor& exec, c
   return c;
 }
 
-long limit_option(const Args& a) { return a.has("--limit") ? parse_int("--limit", a.get("--limit"), 1, 1L << 30) : 0; }
-std::size_t batch_option(const Args& a) {
-  return static_cast<std::size_t>(parse_int("--batch", a.get("--batch", "256"), 1, 1 << 20));
+/// What eval and run take from their options, every value checked.
+struct InferenceSettings {
+  BackendChoice backend;
+  long limit = 0;  ///< 0: every sample
+  std::size_t batch = 256;
+};
+
+InferenceSettings inference_settings(const Args& a) {
+  InferenceSettings s;
+  s.limit = a.has("--limit") ? parse_int("--limit", a.get("--limit"), 1, 1L << 30) : 0;
+  s.batch = static_cast<std::size_t>(parse_int("--batch", a.get("--batch", "256"), 1, 1 << 20));
+  s.backend = backend_choice(a);
+  return s;
+}
+
+InferenceSettings eval_settings(const Args& a) {
+  require_options(a, {"--data", "--labels"});
+  return inference_settings(a);
+}
+
+InferenceSettings run_settings(const Args& a) {
+  require_options(a, {"--data"});
+  return inference_settings(a);
 }
 
 int run_eval(const Args& a) {
-  require_options(a, {"--data", "--labels"});
-  const long limit = limit_option(a);
-  const std::size_t batch = batch_option(a);
+  const InferenceSettings settings = eval_settings(a);
+  const std::size_t batch = settings.batch;
   const bool as_json = a.has("--json");
   const QuantizedModel q = load_quantized_model(a.positional[0]);
-  const Eigen::MatrixXf x = load_samples(a.get("--data"), q.input, limit);
-  const std::vector<int> labels = load_labels(a.get("--labels"), limit);
+  const Eigen::MatrixXf x = load_samples(a.get("--data"), q.input, settings.limit);
+  const std::vector<int> labels = load_labels(a.get("--labels"), settings.limit);
   if (labels.size() != static_cast<std::size_t>(x.cols()))
     fail(std::to_string(x.cols()) + " images but " + std::to_string(labels.size()) + " labels");
-  with_executor(q, a, [&](const auto& exec) {
+  with_executor(q, settings.backend, [&](const auto& exec) {
     Progress progress("eval", a.has("--quiet"));
     const auto start = std::chrono::steady_clock::now();
     const Evaluation e = evaluate(exec, x, labels, batch, [&](std::size_t done, std::size_t total) { progress.update(done, total); });
@@ -128,13 +147,12 @@ int run_eval(const Args& a) {
 }
 
 int run_run(const Args& a) {
-  require_options(a, {"--data"});
-  const long limit = limit_option(a);
-  const std::size_t batch = batch_option(a);
+  const InferenceSettings settings = run_settings(a);
+  const std::size_t batch = settings.batch;
   const bool as_json = a.has("--json");
   const QuantizedModel q = load_quantized_model(a.positional[0]);
-  const Eigen::MatrixXf x = load_samples(a.get("--data"), q.input, limit);
-  with_executor(q, a, [&](const auto& exec) {
+  const Eigen::MatrixXf x = load_samples(a.get("--data"), q.input, settings.limit);
+  with_executor(q, settings.backend, [&](const auto& exec) {
     Progress progress("run", a.has("--quiet"));
     const auto start = std::chrono::steady_clock::now();
     Eigen::MatrixXf y;
@@ -201,7 +219,8 @@ Command eval_command() {
                                  {"--labels", "<labels>", "labels: .npy or IDX, [N]"},
                                  {"--float", "<model-dir>", "the float model (default: the directory recorded at quantization)"},
                                  {"--no-layers", "", "skip the per-layer error report"}})},
-          run_eval};
+          run_eval,
+          [](const Args& a) { (void)eval_settings(a); }};
 }
 
 Command run_command() {
@@ -212,7 +231,8 @@ Command run_command() {
            {"<model.rmsmp>"},
            with_backend_options({{"--data", "<images>", "images: .npy or IDX, [N, ...]"},
                                  {"--output", "<file.npy>", "write the raw outputs here instead of printing classes"}})},
-          run_run};
+          run_run,
+          [](const Args& a) { (void)run_settings(a); }};
 }
 
 }  // namespace rmsmp_cli

@@ -130,7 +130,8 @@ Command info_command() {
            "Prints a quantized model's input, row mix, layers, activation parameters and size.",
            {"<model.rmsmp>"},
            {json_option}},
-          run_info};
+          run_info,
+          [](const Args&) {}};  // --json, a flag, is its only option
 }
 
 }  // namespace rmsmp_cli

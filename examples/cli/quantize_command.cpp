@@ -45,10 +45,17 @@ CalibrationOptions parse_calibration(const std::string& method) {
   return calibration;
 }
 
-int run_quantize(const Args& a) {
-  require_options(a, {"--mix", "--calib", "-o"});
-  const DynamicRowMix mix = parse_mix(a.get("--mix"));
+/// What quantize takes from its options, every value checked.
+struct QuantizeSettings {
+  DynamicRowMix mix;
   QuantizeOptions options;
+  long calibration_count = 256;
+};
+
+QuantizeSettings quantize_settings(const Args& a) {
+  require_options(a, {"--mix", "--calib", "-o"});
+  QuantizeSettings s{parse_mix(a.get("--mix")), {}, 256};
+  QuantizeOptions& options = s.options;
   options.calibration = parse_calibration(a.get("--calibration", "max"));
   options.activation_bits = static_cast<int>(parse_int("--act-bits", a.get("--act-bits", "8"), 4, 8));
   options.input_bits = static_cast<int>(parse_int("--input-bits", a.get("--input-bits", "8"), 4, 8));
@@ -60,7 +67,15 @@ int run_quantize(const Args& a) {
   else if (rule != "optimal") throw UsageError("--rule: unknown rule '" + rule + "' (optimal, papers)");
   layer_options.compensate = a.has("--compensate");
   options.weights = hessian_weight_quantizer(layer_options);
-  const long count = parse_int("--calib-count", a.get("--calib-count", "256"), 1, 1 << 24);
+  s.calibration_count = parse_int("--calib-count", a.get("--calib-count", "256"), 1, 1 << 24);
+  return s;
+}
+
+int run_quantize(const Args& a) {
+  QuantizeSettings settings = quantize_settings(a);
+  const DynamicRowMix& mix = settings.mix;
+  QuantizeOptions& options = settings.options;
+  const long count = settings.calibration_count;
 
   const FloatModel model = load_float_model(a.positional[0]);
   const Eigen::MatrixXf calib = load_samples(a.get("--calib"), model.input, count);
@@ -99,7 +114,8 @@ Command quantize_command() {
             {"--compensate", "", "error-compensating (GPTQ-style) rounding on the chosen grids instead of plain rounding"},
             {"-o", "<file>", "the output file"},
             {"--quiet", "", "no progress on stderr"}}},
-          run_quantize};
+          run_quantize,
+          [](const Args& a) { (void)quantize_settings(a); }};
 }
 
 }  // namespace rmsmp_cli

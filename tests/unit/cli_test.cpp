@@ -402,6 +402,12 @@ TEST_CASE("bad arguments and files exit non-zero with a message", "[cli]") {
       {"eval " + images + " --data " + images + " --labels " + labels, 1, "not an rmsmp binary file"},
       {"run " + ws.path("missing.rmsmp") + " --data " + images, 1, "missing.rmsmp"},
       {"run " + ws.path("m.rmsmp") + " --data " + ws.path("missing.npy"), 1, "missing.npy"},
+      // Every option value is checked before a file is opened: the usage error, not the
+      // missing file, is what the user hears about.
+      {"run " + ws.path("missing.rmsmp") + " --data " + images + " --threads 0", 2, "--threads"},
+      {"run " + ws.path("missing.rmsmp") + " --data " + images + " --backend reference --threads 2", 2, "cpu backend only"},
+      {"eval " + ws.path("missing.rmsmp") + " --data " + images + " --labels " + labels + " --backend fpga", 2, "unknown backend"},
+      {"quantize " + ws.path("nothing") + " --mix fixed4:100 --calib " + images + " -o x --calib-count 0", 2, "--calib-count"},
   };
   for (const Case& c : cases) {
     const Result r = run_cli(c.args);
