@@ -23,10 +23,13 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "command_line.hpp"  // examples/cli
+#include "commands.hpp"
 #include "fuzz_support.hpp"
 #include "rmsmp/io/array_file.hpp"
 #include "rmsmp/io/binary_file.hpp"
@@ -439,6 +442,61 @@ void row_mix_seeds(Corpus& corpus) {
   out["refused_twice"] = text_bytes("pot4:50,pot4:50");
 }
 
+// --- the tool's command line: arguments after `rmsmp`, NUL-separated -------------------------
+
+Bytes arguments(std::initializer_list<std::string> args) {
+  Bytes bytes;
+  for (const std::string& a : args) {
+    if (!bytes.empty()) bytes.push_back(0);
+    bytes.insert(bytes.end(), a.begin(), a.end());
+  }
+  return bytes;
+}
+
+void cli_options_seeds(Corpus& corpus) {
+  auto& out = corpus["cli_options"];
+  out["valid_quantize"] = arguments({"quantize", "model", "--mix", "pot4:60,fixed4:35,fixed8:5", "--calib", "c.npy", "-o",
+                                     "q.rmsmp", "--calibration", "percentile:99.9", "--act-bits", "4", "--rule", "papers",
+                                     "--compensate", "--calib-count=64"});
+  out["valid_eval"] = arguments({"eval", "q.rmsmp", "--data", "x.npy", "--labels", "y.idx", "--backend", "reference",
+                                 "--batch", "64", "--limit", "10", "--no-layers", "--json"});
+  out["valid_run"] = arguments({"run", "q.rmsmp", "--data=x.npy", "--threads=2", "--output", "o.npy", "--quiet"});
+  out["valid_info"] = arguments({"info", "q.rmsmp", "--json"});
+  out["refused_threads_on_rtl"] = arguments({"eval", "q", "--data", "x", "--labels", "y", "--backend", "rtl", "--threads", "2"});
+  out["refused_zero_threads"] = arguments({"run", "q", "--data", "x", "--threads", "0"});
+  out["refused_unknown_backend"] = arguments({"run", "q", "--data", "x", "--backend", "gpu"});
+  out["refused_batch_overflow"] = arguments({"eval", "q", "--data", "x", "--labels", "y", "--batch", "99999999999999999999"});
+  out["refused_mix_sum"] = arguments({"quantize", "m", "--mix", "pot4:60", "--calib", "c", "-o", "o"});
+  out["refused_percentile"] = arguments({"quantize", "m", "--mix", "fixed4:100", "--calib", "c", "-o", "o", "--calibration",
+                                         "percentile:50"});
+  out["refused_act_bits"] = arguments({"quantize", "m", "--mix", "fixed4:100", "--calib", "c", "-o", "o", "--act-bits", "6"});
+  out["refused_missing_value"] = arguments({"run", "q", "--data"});
+  out["refused_flag_value"] = arguments({"info", "q", "--json=1"});
+  out["refused_twice"] = arguments({"info", "q", "--json", "--json"});
+  out["refused_missing_model"] = arguments({"info"});
+}
+
+/// What the tool does with a seed's command line before it opens a file: true if it accepts it.
+bool cli_accepts(const Bytes& bytes) {
+  using namespace rmsmp_cli;
+  std::vector<std::string> args(1);
+  for (std::uint8_t b : bytes) {
+    if (b == 0) args.emplace_back();
+    else args.back().push_back(static_cast<char>(b));
+  }
+  for (const Command& command : {quantize_command(), eval_command(), run_command(), info_command()}) {
+    if (command.spec.name != args[0]) continue;
+    try {
+      const std::optional<Args> parsed = parse_args(command.spec, {args.begin() + 1, args.end()});
+      if (parsed) command.check_options(*parsed);
+      return true;
+    } catch (const UsageError&) {
+      return false;
+    }
+  }
+  return false;
+}
+
 // --- writing and checking -----------------------------------------------------------------------
 
 /// The seeds that must load do, and the ones named refused_ do not: a seed that tests
@@ -465,6 +523,10 @@ void check_expectations(const Corpus& corpus, const fs::path& manifest_dir) {
           (void)read_mixed_row_matrix(in);
           in.expect_end();
         } else if (target == "row_mix") (void)parse_row_mix(std::string(bytes.begin(), bytes.end()));
+        else if (target == "cli_options") {
+          loaded = cli_accepts(bytes);
+          if (must_load && !loaded) std::cerr << target << "/" << name << " should load: the tool refuses it\n";
+        }
       } catch (const Error& e) {
         loaded = false;
         if (must_load) std::cerr << target << "/" << name << " should load: " << e.what() << "\n";
@@ -495,6 +557,7 @@ int main(int argc, char** argv) {
     binary_file_seeds(corpus);
     quantized_model_seeds(corpus);
     row_mix_seeds(corpus);
+    cli_options_seeds(corpus);
 
     fs::create_directories(manifest_dir);
     rmsmp_fuzz::write_manifest_weights(manifest_dir);
