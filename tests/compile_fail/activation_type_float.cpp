@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-constexpr int lowest = activation_min<std::uint8_t>(8);
+[[maybe_unused]] constexpr int lowest = activation_min<std::uint8_t>(8);
 #else
-constexpr int lowest = activation_min<float>(8);
+[[maybe_unused]] constexpr int lowest = activation_min<float>(8);
 #endif
 
 int main() { return 0; }

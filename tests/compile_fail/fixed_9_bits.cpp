@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-constexpr int bits = Fixed<8>::bits;
+[[maybe_unused]] constexpr int bits = Fixed<8>::bits;
 #else
-constexpr int bits = Fixed<9>::bits;
+[[maybe_unused]] constexpr int bits = Fixed<9>::bits;
 #endif
 
 int main() { return 0; }

@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-constexpr auto count = RowMix<Share<Fixed<4>, 100>>::scheme_count;
+[[maybe_unused]] constexpr auto count = RowMix<Share<Fixed<4>, 100>>::scheme_count;
 #else
-constexpr auto count = RowMix<Share<Fixed<4>, 100>, Fixed<8>>::scheme_count;
+[[maybe_unused]] constexpr auto count = RowMix<Share<Fixed<4>, 100>, Fixed<8>>::scheme_count;
 #endif
 
 int main() { return 0; }

@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-constexpr auto count = RowMix<Share<PoT<4>, 60>, Share<Fixed<4>, 40>>::scheme_count;
+[[maybe_unused]] constexpr auto count = RowMix<Share<PoT<4>, 60>, Share<Fixed<4>, 40>>::scheme_count;
 #else
-constexpr auto count = RowMix<Share<PoT<4>, 60>, Share<Fixed<4>, 30>>::scheme_count;
+[[maybe_unused]] constexpr auto count = RowMix<Share<PoT<4>, 60>, Share<Fixed<4>, 30>>::scheme_count;
 #endif
 
 int main() { return 0; }

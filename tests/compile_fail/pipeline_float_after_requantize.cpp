@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-using Good = OutputPipeline<BiasAdd, ToFloat>; constexpr auto size = sizeof(Good);
+using Good = OutputPipeline<BiasAdd, ToFloat>; [[maybe_unused]] constexpr auto size = sizeof(Good);
 #else
-using Bad = OutputPipeline<Requantize, ToFloat>; constexpr auto size = sizeof(Bad);
+using Bad = OutputPipeline<Requantize, ToFloat>; [[maybe_unused]] constexpr auto size = sizeof(Bad);
 #endif
 
 int main() { return 0; }

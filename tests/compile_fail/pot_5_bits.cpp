@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-constexpr int bits = PoT<4>::bits;
+[[maybe_unused]] constexpr int bits = PoT<4>::bits;
 #else
-constexpr int bits = PoT<5>::bits;
+[[maybe_unused]] constexpr int bits = PoT<5>::bits;
 #endif
 
 int main() { return 0; }

@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-constexpr int percent = Share<SP2<4>, 100>::percent;
+[[maybe_unused]] constexpr int percent = Share<SP2<4>, 100>::percent;
 #else
-constexpr int percent = Share<int, 100>::percent;
+[[maybe_unused]] constexpr int percent = Share<int, 100>::percent;
 #endif
 
 int main() { return 0; }

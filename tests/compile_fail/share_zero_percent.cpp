@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-constexpr auto count = RowMix<Share<PoT<4>, 99>, Share<Fixed<8>, 1>>::scheme_count;
+[[maybe_unused]] constexpr auto count = RowMix<Share<PoT<4>, 99>, Share<Fixed<8>, 1>>::scheme_count;
 #else
-constexpr auto count = RowMix<Share<PoT<4>, 100>, Share<Fixed<8>, 0>>::scheme_count;
+[[maybe_unused]] constexpr auto count = RowMix<Share<PoT<4>, 100>, Share<Fixed<8>, 0>>::scheme_count;
 #endif
 
 int main() { return 0; }

@@ -5,9 +5,9 @@
 using namespace rmsmp;
 
 #ifdef RMSMP_COMPILE_FAIL_CONTROL
-constexpr int bits = SP2<3>::bits;
+[[maybe_unused]] constexpr int bits = SP2<3>::bits;
 #else
-constexpr int bits = SP2<2>::bits;
+[[maybe_unused]] constexpr int bits = SP2<2>::bits;
 #endif
 
 int main() { return 0; }

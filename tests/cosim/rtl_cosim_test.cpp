@@ -237,11 +237,16 @@ TEST_CASE("engine b4 (4-bit activations, no SP2 lanes) matches the reference on 
 TEST_CASE("a matrix larger than the weight memories runs in several loads", "[cosim]") {
   rtl::RtlBackend<rtl::engines::a8> engine(rtl::engines::make_a8());
   CaseCounter counter;
+  constexpr rtl::EngineParams P = rtl::engines::a8;
   for (int c = 0; c < 6; ++c) {
     engine.set_traffic(c % 2 == 0 ? rtl::Traffic{} : random_traffic());
-    // K = 400: 100 beats per column, so 256-word weight memories hold 2 passes per load.
-    const int K = uniform(300, 512);
-    const MixedRowMatrix<> w = random_matrix<rtl::engines::a8>(uniform(20, 60), K);
+    // K = 400: 100 beats per column, so 256-word weight memories hold 2 passes of rows per
+    // load. M is drawn above what one load holds: a lane kind runs at least M / total_lanes
+    // passes, however the mix splits the rows among the kinds.
+    const int K = uniform(300, P.act_depth * P.k_par);
+    const int passes_per_load = P.weight_depth / ((K + P.k_par - 1) / P.k_par);
+    const int M = uniform(passes_per_load * P.total_lanes() + 1, (passes_per_load + 2) * P.total_lanes());
+    const MixedRowMatrix<> w = random_matrix<P>(M, K);
     check_all_pipelines(engine, w, random_activations<std::uint8_t>(K, uniform(1, 3), {0.02f, uniform(0, 255), 8}), counter);
   }
   REQUIRE(counter.multi_run == 6);
