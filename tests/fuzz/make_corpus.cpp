@@ -5,13 +5,13 @@
 //
 // Per target: small valid files made by rmsmp's own writers (the .npy ones are NumPy's, the
 // fixtures of tests/unit/npy_test.cpp), a few truncations, and the first damaged inputs of the
-// matching Catch2 [fuzz] case — the same seeds, the same std::mt19937 seed and the same edit
-// statements, so they are byte for byte the inputs that case starts with. regression_* files
-// are inputs that crashed a reader once (found by reading the code; the fuzzer's own finds are
-// kept as it wrote them, crash-* or slow-unit-*, and left alone here). Seed names say what the
-// reader must do: valid_* load, refused_*, truncated_* and regression_* throw rmsmp::Error.
+// matching Catch2 [fuzz] case — the same seeds, the same std::mt19937 seed and the same damage
+// functions (tests/unit/damaged_inputs.hpp), so they are byte for byte the inputs that case
+// starts with. regression_* files are inputs that crashed a reader once (found by reading the
+// code; the fuzzer's own finds are kept as it wrote them, crash-* or slow-unit-*, and left
+// alone here). Seed names say what the reader must do: valid_* load, refused_*, truncated_* and
+// regression_* throw rmsmp::Error.
 #include <unistd.h>  // getpid
-#include <zlib.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -31,6 +31,7 @@
 #include "command_line.hpp"  // examples/cli
 #include "commands.hpp"
 #include "fuzz_support.hpp"
+#include "idx_fixtures.hpp"  // tests/unit, as are damaged_inputs.hpp
 #include "rmsmp/io/array_file.hpp"
 #include "rmsmp/io/binary_file.hpp"
 #include "rmsmp/io/float_model_manifest.hpp"
@@ -42,7 +43,9 @@
 
 using namespace rmsmp;
 namespace fs = std::filesystem;
-using Bytes = std::vector<std::uint8_t>;
+using rmsmp_test::Bytes;
+using rmsmp_test::idx_file;
+using rmsmp_test::pixels;
 
 namespace {
 
@@ -58,10 +61,8 @@ Bytes first(const Bytes& b, std::size_t n) { return {b.begin(), b.begin() + stat
 void npy_seeds(Corpus& corpus, const fs::path& npy_dir) {
   auto& out = corpus["npy"];
   // The [fuzz] case's seeds, in its order.
-  const std::vector<std::string> good = {"f32_v1.npy", "f32_v2.npy", "f32_v3.npy", "u8.npy",
-                                         "i8.npy",     "i64.npy",    "scalar.npy", "empty.npy"};
   std::vector<Bytes> seeds;
-  for (const std::string& name : good) {
+  for (const std::string& name : rmsmp_test::npy_fuzz_seed_names()) {
     seeds.push_back(read_bytes(npy_dir / name));
     out["valid_" + name] = seeds.back();
   }
@@ -83,65 +84,17 @@ void npy_seeds(Corpus& corpus, const fs::path& npy_dir) {
   out["truncated_in_data"] = first(seeds[0], seeds[0].size() - 3);
 
   // tests/unit/npy_test.cpp, "damaged .npy files load or throw rmsmp::Error, never crash".
-  const std::string alphabet = "{}()[]:,'\" 0123456789<>|=fiubTrueFalsedescrshape_\n\\";
   std::mt19937 rng(2024);
-  for (int trial = 0; trial < 8; ++trial) {
-    auto bad = seeds[static_cast<std::size_t>(trial) % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 4);
-    for (int e = 0; e < edits; ++e) {
-      const bool header = rng() % 4 != 0;
-      const std::size_t at = header ? 10 + rng() % 60 : rng() % bad.size();
-      if (at >= bad.size()) continue;
-      switch (rng() % 3) {
-        case 0:
-          bad[at] = static_cast<std::uint8_t>(alphabet[rng() % alphabet.size()]);
-          break;
-        case 1:
-          bad[at] = static_cast<std::uint8_t>(rng());
-          break;
-        default:
-          bad.erase(bad.begin() + static_cast<std::ptrdiff_t>(at));
-      }
-    }
-    out["damaged_" + std::to_string(trial)] = bad;
-  }
+  for (int trial = 0; trial < 8; ++trial)
+    out["damaged_" + std::to_string(trial)] =
+        rmsmp_test::damage_npy(seeds[static_cast<std::size_t>(trial) % seeds.size()], rng);
 }
 
 // --- IDX: the files tests/unit/idx_test.cpp builds ---------------------------------------------
 
-Bytes idx_file(std::uint8_t type, const std::vector<std::uint32_t>& dims, const Bytes& data) {
-  Bytes b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
-  for (std::uint32_t d : dims)
-    for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<std::uint8_t>(d >> shift));
-  b.insert(b.end(), data.begin(), data.end());
-  return b;
-}
-
-Bytes gzip(const Bytes& plain) {
-  z_stream s{};
-  if (deflateInit2(&s, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) fail("deflateInit2 failed");
-  Bytes out(deflateBound(&s, static_cast<uLong>(plain.size())) + 64);
-  s.next_in = const_cast<Bytef*>(plain.data());
-  s.avail_in = static_cast<uInt>(plain.size());
-  s.next_out = out.data();
-  s.avail_out = static_cast<uInt>(out.size());
-  if (deflate(&s, Z_FINISH) != Z_STREAM_END) fail("deflate failed");
-  out.resize(out.size() - s.avail_out);
-  deflateEnd(&s);
-  return out;
-}
-
-Bytes pixels(std::size_t n) {
-  Bytes v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>((i * 37 + i / 7) % 256);
-  return v;
-}
-
 void idx_seeds(Corpus& corpus) {
   auto& out = corpus["idx"];
-  const Bytes plain = idx_file(0x08, {3, 9, 9}, pixels(3 * 81));
-  const Bytes labels = idx_file(0x0C, {5}, pixels(20));
-  const std::vector<Bytes> seeds = {plain, labels, gzip(plain), gzip(labels)};
+  const std::vector<Bytes> seeds = rmsmp_test::idx_fuzz_seeds();
   out["valid_u8_3x9x9.idx"] = seeds[0];
   out["valid_i32_5.idx"] = seeds[1];
   out["valid_u8_3x9x9.idx.gz"] = seeds[2];
@@ -157,16 +110,9 @@ void idx_seeds(Corpus& corpus) {
 
   // tests/unit/idx_test.cpp, "damaged IDX files load or throw rmsmp::Error, never crash".
   std::mt19937 rng(99);
-  for (int trial = 0; trial < 8; ++trial) {
-    auto bad = seeds[static_cast<std::size_t>(trial) % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      const std::size_t at = rng() % 3 == 0 ? rng() % std::min<std::size_t>(bad.size(), 24) : rng() % bad.size();
-      if (rng() % 2) bad[at] = static_cast<std::uint8_t>(rng());
-      else bad[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
-    }
-    out["damaged_" + std::to_string(trial)] = bad;
-  }
+  for (int trial = 0; trial < 8; ++trial)
+    out["damaged_" + std::to_string(trial)] =
+        rmsmp_test::damage_idx(seeds[static_cast<std::size_t>(trial) % seeds.size()], rng);
 }
 
 // --- array files: both kinds, and bytes that start like one and are the other ----------------
@@ -216,48 +162,22 @@ void manifest_seeds(Corpus& corpus) {
   out["regression_input_shape_overflow.json"] = text_bytes(huge_input);
 
   std::mt19937 rng(31);
-  const std::string alphabet = "{}[]:,\" 0123456789-.eE_abcdefghijklmnopqrstuvwxyz/\\";
-  for (int trial = 0; trial < 8; ++trial) {
-    std::string bad = good;
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      const std::size_t at = rng() % bad.size();
-      if (rng() % 3 == 0) bad.erase(at, 1 + rng() % 4);
-      else bad[at] = alphabet[rng() % alphabet.size()];
-    }
-    out["damaged_" + std::to_string(trial) + ".json"] = text_bytes(bad);
-  }
+  for (int trial = 0; trial < 8; ++trial)
+    out["damaged_" + std::to_string(trial) + ".json"] = text_bytes(rmsmp_test::damage_manifest(good, rng));
 }
 
 // --- the container: tests/unit/binary_file_test.cpp's sample ---------------------------------
 
-Bytes sample_container() {
-  BinaryFileWriter w("test-format", 3);
-  ByteWriter& a = w.add_section("alpha");
-  a.write_u32(0xDEADBEEFu);
-  a.write_string("hello");
-  a.write_f32_array(std::vector<float>{1.5f, -2.0f, 0.0f});
-  w.add_section("empty");
-  ByteWriter& c = w.add_section("layer4.1.downsample.0");
-  for (int i = 0; i < 40; ++i) c.write_u8(static_cast<std::uint8_t>(i * 7));
-  return w.bytes();
-}
-
 void binary_file_seeds(Corpus& corpus) {
   auto& out = corpus["binary_file"];
-  const Bytes good = sample_container();
+  const Bytes good = rmsmp_test::sample_container();
   out["valid_sample.bin"] = good;
   out["valid_no_sections.bin"] = BinaryFileWriter("test-format", 1).bytes();
   out["truncated_header.bin"] = first(good, BinaryFileLayout::header_bytes - 1);
   out["truncated_section.bin"] = first(good, good.size() - 5);
   std::mt19937 rng(12345);
-  for (int trial = 0; trial < 8; ++trial) {
-    auto bad = good;
-    const int edits = 1 + static_cast<int>(rng() % 6);
-    for (int e = 0; e < edits; ++e) bad[rng() % bad.size()] = static_cast<std::uint8_t>(rng());
-    if (rng() % 4 == 0) bad.resize(rng() % (bad.size() + 1));
-    out["damaged_" + std::to_string(trial)] = bad;
-  }
+  for (int trial = 0; trial < 8; ++trial)
+    out["damaged_" + std::to_string(trial)] = rmsmp_test::damage_container(good, rng);
 }
 
 // --- quantized models: two tiny ones, every op and both activation widths -------------------
@@ -338,18 +258,6 @@ Bytes put_u32(Bytes b, std::size_t at, std::uint32_t v) {
   return b;
 }
 
-/// `good`'s "model" section with `damaged`'s layers: valid checksums, inconsistent content, so
-/// the loader's field checks and validate() are what must refuse it.
-Bytes rebuilt(const QuantizedModel& good, const QuantizedModel& damaged) {
-  const BinaryFileReader original(quantized_model_bytes(good), "good", quantized_model_format, quantized_model_version);
-  BinaryFileWriter file(std::string(quantized_model_format), quantized_model_version);
-  ByteReader head = original.section("model");
-  file.add_section("model").write_bytes(head.read_bytes(head.remaining()));
-  for (std::size_t i = 0; i < damaged.layers.size(); ++i)
-    detail::write_layer(file.add_section(detail::layer_section(i)), damaged.layers[i]);
-  return file.bytes();
-}
-
 void quantized_model_seeds(Corpus& corpus) {
   auto& out = corpus["quantized_model_file"];
   const QuantizedModel cnn = quantized(tiny_cnn(), 8, "pot4:60,fixed4:35,fixed8:5");
@@ -376,32 +284,15 @@ void quantized_model_seeds(Corpus& corpus) {
   const auto damage = [&](auto&& edit) {
     QuantizedModel q = cnn;
     edit(q);
-    return rebuilt(cnn, q);
+    return rmsmp_test::with_layers_of(cnn, q);
   };
   out["refused_forward_input.rmsmp"] = damage([](QuantizedModel& q) { q.layers[2].input = 7; });
   out["refused_short_bias.rmsmp"] = damage([](QuantizedModel& q) { q.layers[0].gemm->bias.pop_back(); });
   out["refused_output_shape.rmsmp"] = damage([](QuantizedModel& q) { q.layers[4].output_shape.channels = 3; });
   out["refused_add_shift.rmsmp"] = damage([](QuantizedModel& q) { q.layers[3].add.shift = 99; });
   out["refused_missing_layer.rmsmp"] = damage([](QuantizedModel& q) { q.layers.pop_back(); });
-  // The manifest's input shape overflow again, through validate(): the "model" section's input
-  // shape (u32 rank 3, then three i64) rewritten, the container rebuilt so its checksums hold.
-  {
-    const BinaryFileReader original(good, "good", quantized_model_format, quantized_model_version);
-    BinaryFileWriter file(std::string(quantized_model_format), quantized_model_version);
-    ByteReader head = original.section("model");
-    ByteWriter& new_head = file.add_section("model");
-    new_head.write_u32(head.read_u32());
-    for (int i = 0; i < 3; ++i) {
-      (void)head.read_i64();
-      new_head.write_i64(std::int64_t{1} << 30);
-    }
-    new_head.write_bytes(head.read_bytes(head.remaining()));
-    for (std::size_t i = 0; i < cnn.layers.size(); ++i) {
-      ByteReader layer = original.section(detail::layer_section(i));
-      file.add_section(detail::layer_section(i)).write_bytes(layer.read_bytes(layer.remaining()));
-    }
-    out["regression_input_shape_overflow.rmsmp"] = file.bytes();
-  }
+  // The manifest's input shape overflow again, through validate().
+  out["regression_input_shape_overflow.rmsmp"] = rmsmp_test::with_cubic_input_shape(cnn, std::int64_t{1} << 30);
 
   // tests/unit/serialize_test.cpp's payload is a bare matrix: the serialize target's seeds.
   auto& matrices = corpus["serialize"];

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "damaged_inputs.hpp"
 #include "rmsmp/io/binary_file.hpp"
 #include "rmsmp/io/npy.hpp"
 #include "rmsmp/io/quantized_model_file.hpp"
@@ -40,17 +41,7 @@ std::uint64_t le64(const std::vector<std::uint8_t>& b, std::size_t at) {
   return std::uint64_t{le32(b, at)} | std::uint64_t{le32(b, at + 4)} << 32;
 }
 
-std::vector<std::uint8_t> sample_file() {
-  BinaryFileWriter w("test-format", 3);
-  ByteWriter& a = w.add_section("alpha");
-  a.write_u32(0xDEADBEEFu);
-  a.write_string("hello");
-  a.write_f32_array(std::vector<float>{1.5f, -2.0f, 0.0f});
-  w.add_section("empty");
-  ByteWriter& c = w.add_section("layer4.1.downsample.0");
-  for (int i = 0; i < 40; ++i) c.write_u8(static_cast<std::uint8_t>(i * 7));
-  return w.bytes();
-}
+using rmsmp_test::sample_container;
 
 BinaryFileReader open_bytes(std::vector<std::uint8_t> bytes, std::uint32_t max_version = 3) {
   return BinaryFileReader(std::move(bytes), "sample.bin", "test-format", max_version);
@@ -146,7 +137,7 @@ TEST_CASE("ByteReader refuses counts and strings longer than the data", "[binary
 }
 
 TEST_CASE("container header and sections follow the documented layout", "[binary_file]") {
-  const std::vector<std::uint8_t> b = sample_file();
+  const std::vector<std::uint8_t> b = sample_container();
   const std::vector<std::uint8_t> magic = {0x89, 'R', 'M', 'S', 'M', 'P', '\r', '\n'};
   CHECK(std::vector<std::uint8_t>(b.begin(), b.begin() + 8) == magic);
   CHECK(le32(b, 8) == 1);   // container version
@@ -203,7 +194,7 @@ TEST_CASE("container writer refuses bad names", "[binary_file]") {
 }
 
 TEST_CASE("container reader rejects foreign, newer and damaged files with a clear message", "[binary_file]") {
-  const std::vector<std::uint8_t> good = sample_file();
+  const std::vector<std::uint8_t> good = sample_container();
   CHECK_NOTHROW(open_bytes(good));
 
   auto bad = good;
@@ -251,7 +242,7 @@ TEST_CASE("container reader rejects a repeated section name", "[binary_file]") {
 }
 
 TEST_CASE("container reader rejects every truncation and every single bit flip", "[binary_file][fuzz]") {
-  const std::vector<std::uint8_t> good = sample_file();
+  const std::vector<std::uint8_t> good = sample_container();
   for (std::size_t n = 0; n < good.size(); ++n) {
     INFO("truncated to " << n << " bytes");
     CHECK_THROWS_AS(open_bytes({good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n)}), Error);
@@ -266,14 +257,11 @@ TEST_CASE("container reader rejects every truncation and every single bit flip",
 }
 
 TEST_CASE("container reader survives random damage", "[binary_file][fuzz]") {
-  const std::vector<std::uint8_t> good = sample_file();
+  const std::vector<std::uint8_t> good = sample_container();
   std::mt19937 rng(12345);
   int rejected = 0;
   for (int trial = 0; trial < 5000; ++trial) {
-    auto bad = good;
-    const int edits = 1 + static_cast<int>(rng() % 6);
-    for (int e = 0; e < edits; ++e) bad[rng() % bad.size()] = static_cast<std::uint8_t>(rng());
-    if (rng() % 4 == 0) bad.resize(rng() % (bad.size() + 1));
+    const auto bad = rmsmp_test::damage_container(good, rng);
     try {
       const BinaryFileReader r = open_bytes(bad);
       for (const std::string& name : r.section_names()) (void)r.section(name).remaining();

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "damaged_inputs.hpp"
 #include "rmsmp/io/float_model_manifest.hpp"
 
 using namespace rmsmp;
@@ -329,17 +330,10 @@ TEST_CASE("damaged manifests load or throw rmsmp::Error, never crash", "[float_m
   const std::string good = ManifestDir::manifest(ManifestDir::layers(
       R"(, {"op": "add", "name": "a", "input": "fc", "other": "fc"}, {"op": "avg_pool2d", "name": "q", "input": "c", "kernel": [2, 3], "stride": [1, 2], "padding": 1})"));
   REQUIRE_NOTHROW(d.load(good));
-  const std::string alphabet = "{}[]:,\" 0123456789-.eE_abcdefghijklmnopqrstuvwxyz/\\";
   std::mt19937 rng(31);
   int rejected = 0;
   for (int trial = 0; trial < 1500; ++trial) {
-    std::string bad = good;
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      const std::size_t at = rng() % bad.size();
-      if (rng() % 3 == 0) bad.erase(at, 1 + rng() % 4);
-      else bad[at] = alphabet[rng() % alphabet.size()];
-    }
+    const std::string bad = rmsmp_test::damage_manifest(good, rng);
     try {
       const FloatModel m = parse_float_model(bad, d.dir.path(), "fuzz.json");
       CHECK(check_float_model(m).size() == m.layers.size());

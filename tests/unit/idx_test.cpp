@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "idx_fixtures.hpp"
 #include "rmsmp/io/array_file.hpp"
 #include "rmsmp/io/idx.hpp"
 #include "rmsmp/io/npy.hpp"
@@ -20,35 +21,9 @@ using namespace rmsmp;
 
 namespace {
 
-// An IDX file: 0, 0, type, dims, big-endian dims, then the given (already big-endian) data.
-std::vector<std::uint8_t> idx_file(std::uint8_t type, const std::vector<std::uint32_t>& dims,
-                                   const std::vector<std::uint8_t>& data) {
-  std::vector<std::uint8_t> b = {0, 0, type, static_cast<std::uint8_t>(dims.size())};
-  for (std::uint32_t d : dims)
-    for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<std::uint8_t>(d >> shift));
-  b.insert(b.end(), data.begin(), data.end());
-  return b;
-}
-
-std::vector<std::uint8_t> gzip(const std::vector<std::uint8_t>& plain) {
-  z_stream s{};
-  REQUIRE(deflateInit2(&s, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::vector<std::uint8_t> out(deflateBound(&s, static_cast<uLong>(plain.size())) + 64);
-  s.next_in = const_cast<Bytef*>(plain.data());
-  s.avail_in = static_cast<uInt>(plain.size());
-  s.next_out = out.data();
-  s.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&s, Z_FINISH) == Z_STREAM_END);
-  out.resize(out.size() - s.avail_out);
-  deflateEnd(&s);
-  return out;
-}
-
-std::vector<std::uint8_t> pixels(std::size_t n) {
-  std::vector<std::uint8_t> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>((i * 37 + i / 7) % 256);
-  return v;
-}
+using rmsmp_test::gzip;
+using rmsmp_test::idx_file;
+using rmsmp_test::pixels;
 
 NdArray parse(const std::vector<std::uint8_t>& b) { return parse_idx(b, "test.idx"); }
 
@@ -180,9 +155,7 @@ TEST_CASE("a shape whose non-zero dimensions overflow is refused even when it ho
 }
 
 TEST_CASE("damaged IDX files load or throw rmsmp::Error, never crash", "[idx][fuzz]") {
-  const std::vector<std::uint8_t> plain = idx_file(0x08, {3, 9, 9}, pixels(3 * 81));
-  const std::vector<std::uint8_t> labels = idx_file(0x0C, {5}, pixels(20));
-  const std::vector<std::vector<std::uint8_t>> seeds = {plain, labels, gzip(plain), gzip(labels)};
+  const std::vector<std::vector<std::uint8_t>> seeds = rmsmp_test::idx_fuzz_seeds();
   for (const auto& good : seeds) {
     CHECK_NOTHROW(parse(good));
     for (std::size_t n = 0; n < good.size(); ++n) {
@@ -193,13 +166,7 @@ TEST_CASE("damaged IDX files load or throw rmsmp::Error, never crash", "[idx][fu
   std::mt19937 rng(99);
   int rejected = 0;
   for (int trial = 0; trial < 6000; ++trial) {
-    auto bad = seeds[static_cast<std::size_t>(trial) % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 3);
-    for (int e = 0; e < edits; ++e) {
-      const std::size_t at = rng() % 3 == 0 ? rng() % std::min<std::size_t>(bad.size(), 24) : rng() % bad.size();
-      if (rng() % 2) bad[at] = static_cast<std::uint8_t>(rng());
-      else bad[at] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
-    }
+    const auto bad = rmsmp_test::damage_idx(seeds[static_cast<std::size_t>(trial) % seeds.size()], rng);
     try {
       const NdArray a = parse(bad);
       CHECK(a.bytes.size() == static_cast<std::size_t>(a.element_count()) * element_size(a.type));

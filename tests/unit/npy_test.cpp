@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "damaged_inputs.hpp"
 #include "rmsmp/io/npy.hpp"
 
 using namespace rmsmp;
@@ -233,8 +234,7 @@ TEST_CASE("a shape whose non-zero dimensions overflow is refused even when it ho
 
 TEST_CASE("damaged .npy files load or throw rmsmp::Error, never crash", "[npy][fuzz]") {
   std::vector<std::vector<std::uint8_t>> seeds;
-  for (const char* name : {"f32_v1.npy", "f32_v2.npy", "f32_v3.npy", "u8.npy", "i8.npy", "i64.npy", "scalar.npy", "empty.npy"})
-    seeds.push_back(fixture_bytes(name));
+  for (const std::string& name : rmsmp_test::npy_fuzz_seed_names()) seeds.push_back(fixture_bytes(name));
 
   int loaded = 0, rejected = 0;
   for (const auto& good : seeds) {
@@ -245,26 +245,9 @@ TEST_CASE("damaged .npy files load or throw rmsmp::Error, never crash", "[npy][f
     }
   }
   // Mutations aimed at the header (with characters its grammar uses) and anywhere in the file.
-  const std::string alphabet = "{}()[]:,'\" 0123456789<>|=fiubTrueFalsedescrshape_\n\\";
   std::mt19937 rng(2024);
   for (int trial = 0; trial < 6000; ++trial) {
-    auto bad = seeds[static_cast<std::size_t>(trial) % seeds.size()];
-    const int edits = 1 + static_cast<int>(rng() % 4);
-    for (int e = 0; e < edits; ++e) {
-      const bool header = rng() % 4 != 0;
-      const std::size_t at = header ? 10 + rng() % 60 : rng() % bad.size();
-      if (at >= bad.size()) continue;
-      switch (rng() % 3) {
-        case 0:
-          bad[at] = static_cast<std::uint8_t>(alphabet[rng() % alphabet.size()]);
-          break;
-        case 1:
-          bad[at] = static_cast<std::uint8_t>(rng());
-          break;
-        default:
-          bad.erase(bad.begin() + static_cast<std::ptrdiff_t>(at));
-      }
-    }
+    const auto bad = rmsmp_test::damage_npy(seeds[static_cast<std::size_t>(trial) % seeds.size()], rng);
     try {
       const NdArray a = parse(bad);
       CHECK(a.bytes.size() == static_cast<std::size_t>(a.element_count()) * element_size(a.type));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "damaged_inputs.hpp"
 #include "model_test_support.hpp"
 #include "rmsmp/io/quantized_model_file.hpp"
 #include "rmsmp/rmsmp.hpp"
@@ -112,13 +113,7 @@ TEST_CASE("a well-formed file with inconsistent content is refused", "[model_fil
   auto rebuilt = [&](auto&& damage) {
     QuantizedModel q = good;
     damage(q);
-    BinaryFileWriter file(std::string(quantized_model_format), quantized_model_version);
-    const std::vector<std::uint8_t> valid = quantized_model_bytes(good);
-    const BinaryFileReader original(valid, "good", quantized_model_format, quantized_model_version);
-    ByteReader head = original.section("model");
-    file.add_section("model").write_bytes(head.read_bytes(head.remaining()));
-    for (std::size_t i = 0; i < q.layers.size(); ++i) detail::write_layer(file.add_section(detail::layer_section(i)), q.layers[i]);
-    return file.bytes();
+    return rmsmp_test::with_layers_of(good, q);
   };
   CHECK_NOTHROW(parse_quantized_model(rebuilt([](QuantizedModel&) {}), "same"));
   CHECK_THROWS_AS(parse_quantized_model(rebuilt([](QuantizedModel& q) { q.layers[4].input = 9; }), "x"), Error);
@@ -130,24 +125,7 @@ TEST_CASE("a well-formed file with inconsistent content is refused", "[model_fil
   // The input shape is stored as three i64: each within 2^30, their product (2^90) overflowed
   // int64 in validate() before it was compared (tests/fuzz/corpus/quantized_model_file/
   // regression_input_shape_overflow.rmsmp is this file).
-  std::vector<std::uint8_t> huge_input;
-  {
-    const BinaryFileReader original(quantized_model_bytes(good), "good", quantized_model_format, quantized_model_version);
-    BinaryFileWriter file(std::string(quantized_model_format), quantized_model_version);
-    ByteReader head = original.section("model");
-    ByteWriter& new_head = file.add_section("model");
-    new_head.write_u32(head.read_u32());
-    for (int i = 0; i < 3; ++i) {
-      (void)head.read_i64();
-      new_head.write_i64(std::int64_t{1} << 30);
-    }
-    new_head.write_bytes(head.read_bytes(head.remaining()));
-    for (std::size_t i = 0; i < good.layers.size(); ++i) {
-      ByteReader layer = original.section(detail::layer_section(i));
-      file.add_section(detail::layer_section(i)).write_bytes(layer.read_bytes(layer.remaining()));
-    }
-    huge_input = file.bytes();
-  }
+  const std::vector<std::uint8_t> huge_input = rmsmp_test::with_cubic_input_shape(good, std::int64_t{1} << 30);
   CHECK_THROWS_WITH(parse_quantized_model(huge_input, "huge"),
                     Catch::Contains("huge: model input: output shape [1073741824, 1073741824, 1073741824] is too large"));
 }
