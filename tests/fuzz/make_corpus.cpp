@@ -129,19 +129,8 @@ void array_file_seeds(Corpus& corpus) {
 
 // --- float model manifests (fuzz_support.hpp writes the weight files they name) -------------
 
-std::string manifest_layers(const std::string& extra_layer = "", const std::string& fc_weight = "fc.w.npy") {
-  return R"([{"op": "conv2d", "name": "c", "weight": "c.w.npy", "bias": "c.b.npy", "kernel": 3, "stride": 1, "padding": 1},
-               {"op": "relu", "name": "r"},
-               {"op": "max_pool2d", "name": "p", "kernel": 2},
-               {"op": "flatten", "name": "f"},
-               {"op": "linear", "name": "fc", "weight": ")" +
-         fc_weight + "\"}" + extra_layer + "]";
-}
-
-std::string manifest(const std::string& layer_list = manifest_layers(), const std::string& top = "") {
-  return R"({"format": "rmsmp-float-model", "version": 1, )" + top +
-         R"("input": {"shape": [1, 8, 8], "scale": 0.5}, "layers": )" + layer_list + "}";
-}
+using rmsmp_test::manifest;
+using rmsmp_test::manifest_layers;
 
 void manifest_seeds(Corpus& corpus) {
   auto& out = corpus["float_model_manifest"];

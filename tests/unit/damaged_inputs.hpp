@@ -55,6 +55,24 @@ inline Bytes damage_npy(Bytes bad, std::mt19937& rng) {
 
 // --- float model manifest (JSON) -----------------------------------------------------------
 
+/// The layer list of a small manifest: input [1, 8, 8] -> conv 3x3 pad 1 -> [4, 8, 8] -> relu ->
+/// pool 2 -> [4, 4, 4] -> flatten -> fc -> [3]. The weight files it names (c.w.npy, c.b.npy,
+/// fc.w.npy, and the refused u8.npy, nan.npy) are written by the test or fuzz target beside it.
+inline std::string manifest_layers(const std::string& extra_layer = "", const std::string& fc_weight = "fc.w.npy") {
+  return R"([{"op": "conv2d", "name": "c", "weight": "c.w.npy", "bias": "c.b.npy", "kernel": 3, "stride": 1, "padding": 1},
+               {"op": "relu", "name": "r"},
+               {"op": "max_pool2d", "name": "p", "kernel": 2},
+               {"op": "flatten", "name": "f"},
+               {"op": "linear", "name": "fc", "weight": ")" +
+         fc_weight + "\"}" + extra_layer + "]";
+}
+
+/// A whole manifest around `layer_list`; `top` is inserted among the top-level keys.
+inline std::string manifest(const std::string& layer_list = manifest_layers(), const std::string& top = "") {
+  return R"({"format": "rmsmp-float-model", "version": 1, )" + top +
+         R"("input": {"shape": [1, 8, 8], "scale": 0.5}, "layers": )" + layer_list + "}";
+}
+
 /// One trial of the manifest [fuzz] case: 1-3 edits, a character overwritten with one JSON or
 /// a name uses, or 1-4 characters deleted.
 inline std::string damage_manifest(std::string bad, std::mt19937& rng) {

@@ -127,18 +127,11 @@ struct ManifestDir {
     with_nan[70] = std::numeric_limits<float>::quiet_NaN();
     write_npy(dir.path() / "nan.npy", NdArray::from_values<float>({3, 64}, with_nan));
   }
-  // input [1, 8, 8] -> conv 3x3 pad 1 -> [4, 8, 8] -> relu -> pool 2 -> [4, 4, 4] -> flatten -> fc -> [3]
   static std::string layers(const std::string& extra_layer = "", const std::string& fc_weight = "fc.w.npy") {
-    return R"([{"op": "conv2d", "name": "c", "weight": "c.w.npy", "bias": "c.b.npy", "kernel": 3, "stride": 1, "padding": 1},
-               {"op": "relu", "name": "r"},
-               {"op": "max_pool2d", "name": "p", "kernel": 2},
-               {"op": "flatten", "name": "f"},
-               {"op": "linear", "name": "fc", "weight": ")" +
-           fc_weight + "\"}" + extra_layer + "]";
+    return rmsmp_test::manifest_layers(extra_layer, fc_weight);
   }
   static std::string manifest(const std::string& layer_list = layers(), const std::string& top = "") {
-    return R"({"format": "rmsmp-float-model", "version": 1, )" + top +
-           R"("input": {"shape": [1, 8, 8], "scale": 0.5}, "layers": )" + layer_list + "}";
+    return rmsmp_test::manifest(layer_list, top);
   }
   FloatModel load(const std::string& text) const {
     write_text(dir.path() / "model.json", text);
