@@ -8,13 +8,13 @@ namespace rmsmp_cli {
 
 struct Command {
   CommandSpec spec;
-  /// Runs the command on parsed arguments and returns the exit status. Throws UsageError
-  /// (exit status 2) or any std::exception for a refused file or model (exit status 1).
-  /// It checks every option's value with check_options before it opens a file, so a typo
-  /// fails at once, not after a model and its data are loaded.
+  /// Runs the command on parsed arguments whose values check_options has accepted, and returns
+  /// the exit status. Throws UsageError (exit status 2) or any std::exception for a refused
+  /// file or model (exit status 1).
   int (*run)(const Args&);
   /// Checks every option's value without touching a file: UsageError for the first bad one.
-  /// (The CLI's fuzz target, tests/fuzz/cli_options_fuzz.cpp, drives it.)
+  /// main.cpp calls it before run, so a typo fails at once, not after a model and its data are
+  /// loaded; the CLI's fuzz target (tests/fuzz/cli_options_fuzz.cpp) calls it the same way.
   void (*check_options)(const Args&);
 };
 

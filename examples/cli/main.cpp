@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   try {
     const std::optional<Args> parsed = parse_args(command->spec, {args.begin() + 1, args.end()});
     if (!parsed) return 0;
+    command->check_options(*parsed);  // every value, before run opens a file
     return command->run(*parsed);
   } catch (const UsageError& e) {
     std::cerr << "rmsmp " << command->spec.name << ": " << e.what() << "\n(see 'rmsmp " << command->spec.name << " --help')\n";
